@@ -1,0 +1,161 @@
+// Package cli wires bonjourctl's cobra commands to the mdns and txt
+// packages. It is the only package that prints errors.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bonjourctl/bonjourctl/internal/iostreams"
+	"github.com/bonjourctl/bonjourctl/mdns"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = ""
+
+// Factory holds process-wide dependencies, injected so tests replace them.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	Listen    func(ctx context.Context, cfg mdns.Config) (*mdns.Conn, error)
+	Now       func() time.Time
+	Getenv    func(string) string
+}
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	Interfaces []string
+	IPv4, IPv6 bool
+	JSON       bool
+	NoColor    bool
+}
+
+func (g *globalOptions) mdnsConfig() mdns.Config {
+	return mdns.Config{Interfaces: g.Interfaces, IPv4: g.IPv4, IPv6: g.IPv6}
+}
+
+// Main runs bonjourctl with args and returns the process exit code.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := &Factory{IOStreams: iostreams.System(), Listen: mdns.Listen, Now: time.Now, Getenv: os.Getenv}
+	return Run(ctx, f, args)
+}
+
+// Run executes the command line args with f and returns the exit code.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = errInterrupted
+	}
+	return exitCode(f.IOStreams.ErrOut, cmd, err)
+}
+
+// FlagError is a usage error: exit code 2.
+type FlagError struct{ err error }
+
+func (e *FlagError) Error() string { return e.err.Error() }
+func (e *FlagError) Unwrap() error { return e.err }
+
+func flagErrorf(format string, args ...any) error {
+	return &FlagError{fmt.Errorf(format, args...)}
+}
+
+// errSilent means the command already explained itself; exit 1.
+var errSilent = errors.New("silent failure")
+
+// errInterrupted means a signal ended a command that was not a stream.
+var errInterrupted = errors.New("interrupted")
+
+func exitCode(w io.Writer, cmd *cobra.Command, err error) int {
+	var flagErr *FlagError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errSilent):
+		return 1
+	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
+		return 130
+	case errors.As(err, &flagErr):
+		fmt.Fprintf(w, "bonjourctl: %v\n", err)
+		if cmd != nil {
+			fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+		return 2
+	default:
+		fmt.Fprintf(w, "bonjourctl: %v\n", err)
+		return 1
+	}
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "bonjourctl",
+		Short: "Inspect, decode and lint Bonjour / DNS-SD (multicast DNS) traffic",
+		Long: `bonjourctl shows what is really on the wire for Bonjour / DNS-SD (mDNS, RFC 6762
+and RFC 6763): every packet decoded with its TTLs and flags, and TXT records as
+their exact bytes, decoded and linted.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       versionString(),
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if g.NoColor || (f.Getenv != nil && f.Getenv("NO_COLOR") != "") {
+				f.IOStreams.DisableColor()
+			}
+			if g.IPv4 && g.IPv6 {
+				return flagErrorf("-4 and -6 cannot be used together (give neither for both families)")
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{err} })
+	root.SetOut(f.IOStreams.Out)
+	root.SetErr(f.IOStreams.ErrOut)
+	pf := root.PersistentFlags()
+	pf.StringArrayVarP(&g.Interfaces, "interface", "i", nil, "Use this network `interface` (repeatable; default: all multicast interfaces)")
+	pf.BoolVarP(&g.IPv4, "ipv4", "4", false, "Use IPv4 only")
+	pf.BoolVarP(&g.IPv6, "ipv6", "6", false, "Use IPv6 only")
+	pf.BoolVar(&g.JSON, "json", false, "Write JSON (one object per line for streams)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "Never use colour (also when NO_COLOR is set)")
+	root.AddCommand(
+		newCmdVersion(f),
+		newCmdCapture(f, g, nil),
+		newCmdDecode(f, g, nil),
+		newCmdTXT(f, g),
+	)
+	return root
+}
+
+func versionString() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func newCmdVersion(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the bonjourctl version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(f.IOStreams.Out, "bonjourctl %s\n", versionString())
+			return err
+		},
+	}
+}

@@ -1,0 +1,478 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+
+	"github.com/bonjourctl/bonjourctl/internal/dump"
+	"github.com/bonjourctl/bonjourctl/internal/iostreams"
+	"github.com/bonjourctl/bonjourctl/internal/ipudp"
+	"github.com/bonjourctl/bonjourctl/internal/pcapfile"
+	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/txt"
+)
+
+// positional wraps a cobra argument validator so its errors are usage errors.
+func positional(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return &FlagError{err}
+		}
+		return nil
+	}
+}
+
+type captureOptions struct {
+	IO     *iostreams.IOStreams
+	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Global *globalOptions
+
+	Name     string
+	Type     string
+	Host     string
+	Pcap     string
+	Read     string
+	Count    int
+	Duration time.Duration
+	Location *time.Location
+}
+
+func newCmdCapture(f *Factory, g *globalOptions, runF func(*captureOptions) error) *cobra.Command {
+	opts := &captureOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Location: time.Local}
+	cmd := &cobra.Command{
+		Use:   "capture",
+		Short: "Show every mDNS packet on the link, decoded",
+		Long: `Capture shows every multicast DNS packet received on the selected interfaces
+(a tcpdump for mDNS): a header line per packet (time, interface, source and
+destination, IP TTL, id, flags, section counts), then one line per question and
+record with its cache-flush or QU bit, TTL and data. TXT data is shown as its
+strings with their lengths; bytes that are not printable ASCII appear as \xHH.
+
+It listens on UDP 5353 beside any other mDNS stack (avahi-daemon,
+mDNSResponder) and sends nothing.`,
+		Example: `  bonjourctl capture -i eth0
+  bonjourctl capture --type _p2p._tcp --json
+  bonjourctl capture --pcap mdns.pcapng --duration 30s
+  bonjourctl capture --read mdns.pcapng --name "Node 1._p2p._tcp.local."`,
+		Args: positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Count < 0 {
+				return flagErrorf("--count must be 0 or more, got %d", opts.Count)
+			}
+			if opts.Duration < 0 {
+				return flagErrorf("--duration must be 0 or more, got %v", opts.Duration)
+			}
+			if opts.Read != "" && opts.Pcap != "" {
+				return flagErrorf("--read and --pcap cannot be used together")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return captureRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Name, "name", "", "Only packets with a question or record for this `name` (case-insensitive)")
+	fl.StringVar(&opts.Type, "type", "", "Only packets about this service `type` (e.g. _p2p._tcp) or its instances")
+	fl.StringVar(&opts.Host, "host", "", "Only packets from this `address` or with records for this host name")
+	fl.StringVar(&opts.Pcap, "pcap", "", "Also write the packets to this pcapng `file`")
+	fl.StringVar(&opts.Read, "read", "", "Decode a pcap or pcapng `file` instead of the network")
+	fl.IntVarP(&opts.Count, "count", "c", 0, "Stop after `n` packets (0: no limit)")
+	fl.DurationVarP(&opts.Duration, "duration", "d", 0, "Stop after this `duration` (0: until interrupted)")
+	return cmd
+}
+
+// packetFilter decides which packets capture shows.
+type packetFilter struct {
+	name, typ string
+	host      string
+	hostAddr  netip.Addr
+}
+
+func newPacketFilter(o *captureOptions) packetFilter {
+	f := packetFilter{name: canonicalName(o.Name), typ: canonicalName(o.Type), host: canonicalName(o.Host)}
+	if a, err := netip.ParseAddr(o.Host); err == nil {
+		f.hostAddr = a.WithZone("")
+	}
+	return f
+}
+
+func canonicalName(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.ToLower(s)
+	if !strings.HasSuffix(s, ".") {
+		if strings.HasSuffix(s, ".local") || strings.Count(s, ".") >= 1 && !strings.HasPrefix(s, "_") && !strings.Contains(s, "._") {
+			s += "."
+		} else {
+			s += ".local."
+		}
+	}
+	return s
+}
+
+func (f packetFilter) empty() bool { return f.name == "" && f.typ == "" && f.host == "" }
+
+func (f packetFilter) match(d dump.Decoded) bool {
+	if f.empty() {
+		return true
+	}
+	if f.hostAddr.IsValid() && d.Src.Addr().WithZone("") == f.hostAddr {
+		return true
+	}
+	names := make([]string, 0, 8)
+	for _, q := range d.Msg.Questions {
+		names = append(names, strings.ToLower(q.Name))
+	}
+	for _, sec := range [][]mdns.Record{d.Msg.Answers, d.Msg.Authority, d.Msg.Additional} {
+		for i := range sec {
+			r := &sec[i]
+			names = append(names, strings.ToLower(r.Name))
+			switch rr := r.RR.(type) {
+			case *dns.PTR:
+				names = append(names, strings.ToLower(rr.Ptr))
+			case *dns.SRV:
+				names = append(names, strings.ToLower(rr.Target))
+			case *dns.A:
+				if f.hostAddr.IsValid() && rr.A.Equal(f.hostAddr.AsSlice()) {
+					return true
+				}
+			case *dns.AAAA:
+				if f.hostAddr.IsValid() && rr.AAAA.Equal(f.hostAddr.AsSlice()) {
+					return true
+				}
+			}
+		}
+	}
+	for _, n := range names {
+		// miekg/dns escapes spaces and odd bytes in names; compare unescaped.
+		n = strings.ReplaceAll(n, `\ `, " ")
+		if f.name != "" && n == f.name {
+			return true
+		}
+		if f.typ != "" && (n == f.typ || strings.HasSuffix(n, "."+f.typ)) {
+			return true
+		}
+		if f.host != "" && !f.hostAddr.IsValid() && n == f.host {
+			return true
+		}
+	}
+	return false
+}
+
+// packetSink writes decoded packets as text or JSON lines.
+type packetSink struct {
+	w    *bufio.Writer
+	json bool
+	enc  *json.Encoder
+	loc  *time.Location
+	tty  bool
+}
+
+func newPacketSink(io *iostreams.IOStreams, asJSON bool, loc *time.Location) *packetSink {
+	w := bufio.NewWriterSize(io.Out, 64<<10)
+	s := &packetSink{w: w, json: asJSON, loc: loc, tty: io.IsStdoutTTY()}
+	if asJSON {
+		s.enc = json.NewEncoder(w)
+	}
+	return s
+}
+
+func (s *packetSink) write(d dump.Decoded) error {
+	var err error
+	if s.json {
+		err = s.enc.Encode(dump.JSON(d))
+	} else {
+		err = dump.Text(s.w, d, s.loc)
+	}
+	if err != nil {
+		return err
+	}
+	if s.tty {
+		return s.w.Flush()
+	}
+	return nil
+}
+
+func captureRun(ctx context.Context, o *captureOptions) (err error) {
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	sink := newPacketSink(o.IO, o.Global.JSON, o.Location)
+	defer func() {
+		if ferr := sink.w.Flush(); err == nil {
+			err = ferr
+		}
+	}()
+	filter := newPacketFilter(o)
+	if o.Read != "" {
+		return captureFile(ctx, o, sink, filter)
+	}
+
+	var pw *pcapfile.Writer
+	if o.Pcap != "" {
+		fh, err := os.Create(o.Pcap)
+		if err != nil {
+			return fmt.Errorf("create pcap file: %w", err)
+		}
+		defer func() {
+			ferr := pw.Flush()
+			if cerr := fh.Close(); ferr == nil {
+				ferr = cerr
+			}
+			if err == nil && ferr != nil {
+				err = fmt.Errorf("write %s: %w", o.Pcap, ferr)
+			}
+		}()
+		pw = pcapfile.NewWriter(fh)
+	}
+	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	if err != nil {
+		return fmt.Errorf("listen for mDNS: %w", err)
+	}
+	defer conn.Close()
+	names := make([]string, 0, len(conn.Interfaces()))
+	for _, ifi := range conn.Interfaces() {
+		names = append(names, ifi.Name)
+	}
+	fams := map[[2]bool]string{{true, true}: "IPv4 and IPv6", {true, false}: "IPv4", {false, true}: "IPv6"}[[2]bool{conn.IPv4(), conn.IPv6()}]
+	fmt.Fprintf(o.IO.ErrOut, "capturing mDNS on %s (%s); Ctrl-C to stop\n", strings.Join(names, ", "), fams)
+
+	shown, seen := 0, 0
+	var loopErr error
+	for o.Count == 0 || shown < o.Count {
+		p, err := conn.Recv(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				loopErr = err
+			}
+			break
+		}
+		seen++
+		d := dump.Decode(p, 0)
+		if !filter.match(d) {
+			continue
+		}
+		shown++
+		if pw != nil {
+			if err := pw.Write(p); err != nil {
+				loopErr = fmt.Errorf("write %s: %w", o.Pcap, err)
+				break
+			}
+		}
+		if err := sink.write(d); err != nil {
+			loopErr = err
+			break
+		}
+	}
+	// Close the sockets, then drain what was already queued so that nothing
+	// received before the stop is lost (unless --count was reached).
+	conn.Close()
+	conn.Wait()
+	for loopErr == nil && (o.Count == 0 || shown < o.Count) {
+		p, err := conn.Recv(context.Background())
+		if err != nil {
+			break
+		}
+		seen++
+		d := dump.Decode(p, 0)
+		if !filter.match(d) {
+			continue
+		}
+		shown++
+		if pw != nil {
+			if err := pw.Write(p); err != nil {
+				loopErr = err
+				break
+			}
+		}
+		if err := sink.write(d); err != nil {
+			loopErr = err
+		}
+	}
+	summary := fmt.Sprintf("%d packets received, %d shown, %d dropped by bonjourctl (reader too slow)", seen, shown, conn.Dropped())
+	if k, ok := conn.KernelDrops(); ok {
+		summary += fmt.Sprintf(", %d dropped by the kernel (socket buffer full)", k)
+	}
+	if pw != nil {
+		summary += fmt.Sprintf("; %d written to %s", pw.Count(), o.Pcap)
+	}
+	fmt.Fprintln(o.IO.ErrOut, summary)
+	return loopErr
+}
+
+func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filter packetFilter) error {
+	fh, err := os.Open(o.Read)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	r, err := pcapfile.NewReader(fh)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.Read, err)
+	}
+	shown := 0
+	for o.Count == 0 || shown < o.Count {
+		if shown%1024 == 0 && ctx.Err() != nil {
+			return nil
+		}
+		p, frame, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Read, err)
+		}
+		d := dump.Decode(p, frame)
+		if !filter.match(d) {
+			continue
+		}
+		shown++
+		if err := sink.write(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type decodeOptions struct {
+	IO     *iostreams.IOStreams
+	Global *globalOptions
+	Input  string
+}
+
+func newCmdDecode(f *Factory, g *globalOptions, runF func(*decodeOptions) error) *cobra.Command {
+	opts := &decodeOptions{IO: f.IOStreams, Global: g}
+	cmd := &cobra.Command{
+		Use:   "decode [HEX | -]",
+		Short: "Decode one DNS or mDNS message given as hex",
+		Long: `Decode one DNS or mDNS message given as hex digits (spaces, colons and newlines
+are allowed), from the argument or from standard input ("-" or no argument).
+
+When the bytes start with an IPv4 or IPv6 header carrying UDP, decode shows
+those headers too and verifies the IP header checksum, the UDP checksum and
+every length field, saying exactly which one is wrong.`,
+		Example: `  bonjourctl decode 000084000000000100000000...
+  pbpaste | bonjourctl decode
+  bonjourctl decode --json '45 00 00 89 ...'`,
+		Args: positional(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && args[0] != "-" {
+				opts.Input = args[0]
+			} else {
+				b, err := io.ReadAll(io.LimitReader(opts.IO.In, 1<<20))
+				if err != nil {
+					return fmt.Errorf("read standard input: %w", err)
+				}
+				opts.Input = string(b)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return decodeRun(opts)
+		},
+	}
+	return cmd
+}
+
+// decodeResult is decode's JSON output.
+type decodeResult struct {
+	IP      *ipJSON      `json:"ip,omitempty"`
+	Message *dump.Packet `json:"message"`
+}
+
+type ipJSON struct {
+	Family   int         `json:"family"`
+	Src      string      `json:"src"`
+	Dst      string      `json:"dst"`
+	HopLimit int         `json:"hopLimit"`
+	Valid    bool        `json:"valid"`
+	Checks   []checkJSON `json:"checks"`
+}
+
+type checkJSON struct {
+	Field string `json:"field"`
+	OK    bool   `json:"ok"`
+	Got   uint32 `json:"got"`
+	Want  uint32 `json:"want"`
+	Note  string `json:"note,omitempty"`
+}
+
+func decodeRun(o *decodeOptions) error {
+	if strings.TrimSpace(o.Input) == "" {
+		return flagErrorf("no hex given (pass it as an argument or on standard input)")
+	}
+	b, err := txt.DecodeHex(o.Input)
+	if err != nil {
+		var ie *txt.InputError
+		if errors.As(err, &ie) {
+			return &FlagError{fmt.Errorf("bad hex at character %d: %s", ie.Pos, ie.Reason)}
+		}
+		return &FlagError{err}
+	}
+	var res decodeResult
+	payload := b
+	var dg *ipudp.Datagram
+	if ipudp.LooksLikeIP(b) {
+		dg, err = ipudp.Parse(b)
+		if err != nil {
+			return fmt.Errorf("IP/UDP header: %w", err)
+		}
+		payload = dg.Payload
+	}
+	p := mdns.Packet{Raw: payload, HopLimit: -1}
+	if dg != nil {
+		p.Src, p.Dst, p.HopLimit = dg.Src, dg.Dst, dg.HopLimit
+	}
+	d := dump.Decode(p, 0)
+	if o.Global.JSON {
+		if dg != nil {
+			res.IP = &ipJSON{Family: dg.Family, Src: dg.Src.String(), Dst: dg.Dst.String(), HopLimit: dg.HopLimit, Valid: dg.Valid()}
+			for _, c := range dg.Checks {
+				res.IP.Checks = append(res.IP.Checks, checkJSON(c))
+			}
+		}
+		j := dump.JSON(d)
+		res.Message = &j
+		enc := json.NewEncoder(o.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		if dg != nil {
+			fmt.Fprintf(o.IO.Out, "IPv%d %s > %s hop limit %d, UDP payload %d bytes at offset %d\n", dg.Family, dg.Src, dg.Dst, dg.HopLimit, len(dg.Payload), dg.PayloadOffset)
+			for _, c := range dg.Checks {
+				fmt.Fprintf(o.IO.Out, "  %s\n", c)
+			}
+		}
+		if err := dump.Text(o.IO.Out, d, time.Local); err != nil {
+			return err
+		}
+	}
+	switch {
+	case d.Err != nil:
+		return fmt.Errorf("message is malformed: %w", d.Err)
+	case dg != nil && !dg.Valid():
+		for _, c := range dg.Checks {
+			if !c.OK {
+				return fmt.Errorf("%s is wrong: 0x%04x, should be 0x%04x", c.Field, c.Got, c.Want)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+// Package pcapfile reads mDNS packets from pcap and pcapng files and writes
+// received packets as pcapng that tshark and Wireshark open, one interface
+// block per interface. It uses gopacket's pure-Go pcapgo (no libpcap).
+package pcapfile
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/bonjourctl/bonjourctl/internal/ipudp"
+	"github.com/bonjourctl/bonjourctl/mdns"
+)
+
+type packetSource interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// Reader yields the UDP datagrams to or from port 5353 in a capture file.
+type Reader struct {
+	src     packetSource
+	ng      *pcapgo.NgReader
+	link    layers.LinkType
+	frame   int
+	Skipped int // frames that were not UDP port 5353 (or not IP at all)
+}
+
+// NewReader detects pcap or pcapng from the first bytes of r.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, fmt.Errorf("read capture header: %w", err)
+	}
+	rd := &Reader{}
+	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, fmt.Errorf("read pcapng: %w", err)
+		}
+		rd.src, rd.ng, rd.link = ng, ng, ng.LinkType()
+		return rd, nil
+	}
+	p, err := pcapgo.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
+	}
+	rd.src, rd.link = p, p.LinkType()
+	return rd, nil
+}
+
+// Next returns the next mDNS datagram (UDP with source or destination port
+// 5353) and its 1-based frame number. It returns io.EOF at the end.
+func (r *Reader) Next() (mdns.Packet, int, error) {
+	for {
+		data, ci, err := r.src.ZeroCopyReadPacketData()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) && r.frame > 0 {
+				return mdns.Packet{}, r.frame, io.EOF
+			}
+			return mdns.Packet{}, r.frame, fmt.Errorf("frame %d: %w", r.frame+1, err)
+		}
+		r.frame++
+		link := r.link
+		if len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				link = lt
+			}
+		}
+		ip, ok := linkPayload(link, data)
+		if !ok {
+			r.Skipped++
+			continue
+		}
+		d, err := ipudp.Parse(ip)
+		if err != nil || (d.Src.Port() != mdns.Port && d.Dst.Port() != mdns.Port) {
+			r.Skipped++
+			continue
+		}
+		p := mdns.Packet{
+			Received: ci.Timestamp,
+			Src:      d.Src,
+			Dst:      d.Dst,
+			HopLimit: d.HopLimit,
+			Raw:      append([]byte(nil), d.Payload...),
+		}
+		if r.ng != nil {
+			if ifc, err := r.ng.Interface(ci.InterfaceIndex); err == nil {
+				p.IfName = ifc.Name
+			}
+		}
+		return p, r.frame, nil
+	}
+}
+
+// linkPayload strips the link layer and returns the IP packet.
+func linkPayload(lt layers.LinkType, b []byte) ([]byte, bool) {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(b) < 14 {
+			return nil, false
+		}
+		et, off := binary.BigEndian.Uint16(b[12:]), 14
+		for (et == 0x8100 || et == 0x88a8) && len(b) >= off+4 { // VLAN tags
+			et, off = binary.BigEndian.Uint16(b[off+2:]), off+4
+		}
+		if et != 0x0800 && et != 0x86dd {
+			return nil, false
+		}
+		return b[off:], true
+	case layers.LinkTypeLinuxSLL:
+		if len(b) < 16 {
+			return nil, false
+		}
+		return b[16:], true
+	case layers.LinkTypeLinuxSLL2:
+		if len(b) < 20 {
+			return nil, false
+		}
+		return b[20:], true
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12:
+		return b, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		if len(b) < 4 {
+			return nil, false
+		}
+		return b[4:], true
+	}
+	return nil, false
+}
+
+// Writer writes packets to a pcapng file as raw IP (link type 101), adding
+// an interface description block the first time each interface is seen.
+type Writer struct {
+	w      io.Writer
+	ng     *pcapgo.NgWriter
+	ifaces map[string]int
+	n      int
+}
+
+// NewWriter returns a Writer on w. Nothing is written until the first packet.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w, ifaces: map[string]int{}} }
+
+// Write appends p, synthesizing its IP and UDP headers (with correct
+// checksums) from its addresses and hop limit.
+func (w *Writer) Write(p mdns.Packet) error {
+	name := p.IfName
+	if name == "" {
+		name = "unknown"
+	}
+	intf := pcapgo.NgInterface{
+		Name:                name,
+		Description:         "bonjourctl capture on " + name,
+		Filter:              "udp port 5353",
+		OS:                  runtime.GOOS,
+		LinkType:            layers.LinkTypeRaw,
+		TimestampResolution: 9,
+		SnapLength:          0,
+	}
+	if w.ng == nil {
+		ng, err := pcapgo.NewNgWriterInterface(w.w, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
+			Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "bonjourctl",
+		}})
+		if err != nil {
+			return fmt.Errorf("write pcapng header: %w", err)
+		}
+		w.ng = ng
+		w.ifaces[name] = 0
+	}
+	id, ok := w.ifaces[name]
+	if !ok {
+		var err error
+		if id, err = w.ng.AddInterface(intf); err != nil {
+			return fmt.Errorf("write pcapng interface %s: %w", name, err)
+		}
+		w.ifaces[name] = id
+	}
+	dst := p.Dst
+	if !dst.IsValid() {
+		g := mdns.GroupV4
+		if p.Family() == 6 {
+			g = mdns.GroupV6
+		}
+		dst = netip.AddrPortFrom(g, mdns.Port)
+	}
+	src := netip.AddrPortFrom(p.Src.Addr().WithZone(""), p.Src.Port())
+	dst = netip.AddrPortFrom(dst.Addr().WithZone(""), dst.Port())
+	frame := ipudp.Build(src, dst, p.HopLimit, p.Raw)
+	w.n++
+	return w.ng.WritePacket(gopacket.CaptureInfo{
+		Timestamp:      p.Received,
+		CaptureLength:  len(frame),
+		Length:         len(frame),
+		InterfaceIndex: id,
+	}, frame)
+}
+
+// Count returns the number of packets written.
+func (w *Writer) Count() int { return w.n }
+
+// Flush writes buffered data out; call it before closing the file.
+func (w *Writer) Flush() error {
+	if w.ng == nil {
+		return nil
+	}
+	return w.ng.Flush()
+}
