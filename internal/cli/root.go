@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -86,7 +87,7 @@ func exitCode(w io.Writer, cmd *cobra.Command, err error) int {
 		return 1
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return 130
-	case errors.As(err, &flagErr):
+	case errors.As(err, &flagErr), strings.HasPrefix(err.Error(), "unknown command "):
 		fmt.Fprintf(w, "bonjourctl: %v\n", err)
 		if cmd != nil {
 			fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())

@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bonjourctl/bonjourctl/internal/iostreams"
+)
+
+var update = flag.Bool("update", false, "update golden files")
+
+// run executes bonjourctl with args and stdin, returning exit code, stdout
+// and stderr.
+func run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	ios, in, out, errOut := iostreams.Test()
+	in.WriteString(stdin)
+	f := &Factory{IOStreams: ios, Now: time.Now, Getenv: func(string) string { return "" }}
+	code := Run(context.Background(), f, args)
+	return code, out.String(), errOut.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", t.Name(), name+".golden")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestCaptureRead(t *testing.T) {
+	time.Local = time.UTC // golden times
+	code, out, errOut := run(t, "", "capture", "--read", "testdata/peers.pcapng")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "text", out)
+
+	code, out, _ = run(t, "", "capture", "--read", "testdata/peers.pcapng", "--json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	golden(t, "json", out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 23 {
+		t.Fatalf("%d JSON lines, want 23 (one per packet)", len(lines))
+	}
+	// python3-zeroconf's TXT on the wire: exact bytes and the cache-flush bit.
+	found := false
+	for _, l := range lines {
+		var p struct {
+			Answers []struct {
+				Name       string `json:"name"`
+				Type       string `json:"type"`
+				CacheFlush bool   `json:"cacheFlush"`
+				RData      string `json:"rdata"`
+				TXT        struct {
+					Strings []struct {
+						Text string `json:"text"`
+					} `json:"strings"`
+				} `json:"txt"`
+			} `json:"answers"`
+		}
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range p.Answers {
+			if a.Type == "TXT" && strings.HasPrefix(a.Name, `ZC\ Node`) && strings.HasPrefix(a.RData, "096b65793d76616c756504666c6167") {
+				found = true
+				if !a.CacheFlush || a.TXT.Strings[3].Text != `bin=\x00\x01\x7f\x80\xfe\xff"=\x0a\x09` {
+					t.Errorf("TXT answer = %+v", a)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("python3-zeroconf's edge TXT record not found in JSON output")
+	}
+}
+
+func TestCaptureFilters(t *testing.T) {
+	count := func(args ...string) int {
+		code, out, errOut := run(t, "", append([]string{"capture", "--read", "testdata/peers.pcapng", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, errOut)
+		}
+		return strings.Count(out, "\n")
+	}
+	all := count()
+	zc := count("--host", "10.88.0.3")
+	byType := count("--type", "_p2p._tcp")
+	byName := count("--name", "ZC Node._p2p._tcp.local")
+	if !(zc > 0 && zc < all) || !(byType > 0 && byType <= all) || !(byName > 0 && byName < byType) {
+		t.Errorf("all %d, host 10.88.0.3 %d, type %d, name %d: filters do not narrow", all, zc, byType, byName)
+	}
+	if n := count("--count", "2"); n != 2 {
+		t.Errorf("--count 2 printed %d packets", n)
+	}
+	if n := count("--type", "_nothing._udp"); n != 0 {
+		t.Errorf("unknown type matched %d packets", n)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	// An mDNS announcement from the corpus wrapped in IPv4/UDP by the
+	// same code capture uses to write pcapng.
+	const msg = "000084000000000100000000036e6f64056c6f63616c000010800100001194000a096b65793d76616c7565"
+	ipv4 := "4500004700004000ff1190500a580002e00000fb14e914e90033413c" + msg
+
+	code, out, errOut := run(t, "", "decode", msg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "plain", out)
+
+	code, out, errOut = run(t, ipv4, "decode", "-")
+	golden(t, "ipv4", out+"exit "+string(rune('0'+code))+"\n"+errOut)
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		code     int
+		stderr   string
+	}{
+		{"odd", "0000840", 2, "bad hex at character 6: odd number of hex digits"},
+		{"not hex", "00 0x 84", 2, "bad hex at character 4: 'x' is not a hex digit"},
+		{"empty", "", 2, "no hex given"},
+		{"truncated", "0000840000000001", 1, "message is malformed: mdns: malformed message at offset 8 (header): 8 bytes"},
+		{"bad checksum", "4500004700004000ff1190510a580002e00000fb14e914e90033413c000084000000000100000000036e6f64056c6f63616c000010800100001194000a096b65793d76616c7565", 1,
+			"IPv4 header checksum (offset 10) is wrong: 0x9051, should be 0x9050"},
+		{"bad udp length", "4500004700004000ff1190500a580002e00000fb14e914e90034413c000084000000000100000000036e6f64056c6f63616c000010800100001194000a096b65793d76616c7565", 1,
+			"UDP length (offset 24) is wrong: 0x0034, should be 0x0033"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := run(t, tt.in, "decode")
+			if code != tt.code || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errOut, tt.code, tt.stderr)
+			}
+			if strings.Count(errOut, "bonjourctl:") != 1 {
+				t.Errorf("error printed %d times, want once:\n%s", strings.Count(errOut, "bonjourctl:"), errOut)
+			}
+		})
+	}
+}
+
+func TestTXTCommands(t *testing.T) {
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stdout string // substring
+		stderr string // substring
+	}{
+		{"encode", "", []string{"txt", "encode", "key=value", "flag", "empty="}, 0, "096b65793d76616c756504666c616706656d7074793d\n", ""},
+		{"encode empty", "", []string{"txt", "encode"}, 0, "00\n", ""},
+		{"encode base64", "", []string{"txt", "encode", "-f", "base64", "key=value"}, 0, "CWtleT12YWx1ZQ==\n", ""},
+		{"encode hex value", "", []string{"txt", "encode", "bin:hex=00ff"}, 0, "0662696e3d00ff\n", ""},
+		{"encode refuses errors", "", []string{"txt", "encode", "=x"}, 1, "", "error empty-key"},
+		{"encode force", "", []string{"txt", "encode", "--force", "=x"}, 0, "023d78\n", "error empty-key"},
+		{"encode bad format", "", []string{"txt", "encode", "-f", "rust", "a=b"}, 2, "", "--format must be hex, base64, c, go or swift"},
+		{"encode too long", "", []string{"txt", "encode", "a=b", "k=" + strings.Repeat("v", 254)}, 2, "", "pair 2"},
+		{"encode bad hex value", "", []string{"txt", "encode", "k:hex=zz"}, 2, "", `pair 1 ("k:hex=zz"), position 6: value of "k" is not hex`},
+		{"decode stdin", "096b65793d76616c7565", []string{"txt", "decode"}, 0, "0  9    value  key  value  6b65793d76616c7565", ""},
+		{"decode zero-length", "", []string{"txt", "decode", "--base64", ""}, 2, "", ""},
+		{"decode avahi", "", []string{"txt", "decode", "--from", "avahi", `"b=2" "a=1"`}, 0, "input: avahi; 8 bytes of RDATA: 03613d3103623d32", ""},
+		{"decode bad base64", "", []string{"txt", "decode", "--base64", "@@@@"}, 2, "", "base64 input, character 0: invalid base64"},
+		{"decode bad from", "", []string{"txt", "decode", "--from", "xml", "00"}, 2, "", "--from must be"},
+		{"lint clean", "", []string{"txt", "lint", "096b65793d76616c7565"}, 0, "lint: no findings", ""},
+		{"lint error", "", []string{"txt", "lint", "0a"}, 1, "error length-overrun", ""},
+		{"lint warning", "", []string{"txt", "lint", "--pairs", "a=1", "A=2"}, 0, "warning duplicate-key", ""},
+		{"lint strict", "", []string{"txt", "lint", "--pairs", "--strict", "a=1", "A=2"}, 1, "warning duplicate-key", ""},
+		{"lint pairs clean", "", []string{"txt", "lint", "--pairs", "--strict", "txtvers=1", "a=b"}, 0, "lint: no findings", ""},
+		{"unknown flag", "", []string{"txt", "lint", "--bogus"}, 2, "", "unknown flag: --bogus"},
+		{"too many args", "", []string{"decode", "00", "11"}, 2, "", "accepts at most 1 arg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, tt.stdin, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.stdout) || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout with %q, stderr with %q", code, out, errOut, tt.code, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestTXTDecodeGolden(t *testing.T) {
+	edge := "096b65793d76616c756504666c616706656d7074793d0e62696e3d00017f80feff223d0a09056475703d31056475703d32"
+	_, out, _ := run(t, "", "txt", "decode", edge)
+	golden(t, "text", out)
+	_, out, _ = run(t, "", "txt", "decode", "--json", edge)
+	golden(t, "json", out)
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	code, out, _ := run(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "bonjourctl ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
+		code, out, _ := run(t, "", "completion", sh)
+		if code != 0 || !strings.Contains(out, "bonjourctl") {
+			t.Errorf("completion %s: exit %d, %d bytes", sh, code, len(out))
+		}
+	}
+	if code, _, errOut := run(t, "", "-4", "-6", "version"); code != 2 || !strings.Contains(errOut, "-4 and -6") {
+		t.Errorf("-4 -6: exit %d %q", code, errOut)
+	}
+	if code, _, errOut := run(t, "", "nosuch"); code != 2 || !strings.Contains(errOut, `unknown command "nosuch"`) {
+		t.Errorf("unknown command: exit %d %q", code, errOut)
+	}
+}
