@@ -178,12 +178,14 @@ type packetSink struct {
 	json bool
 	enc  *json.Encoder
 	loc  *time.Location
-	tty  bool
+	// live flushes after every packet, so a stream reader sees each one
+	// as it arrives; reading a file flushes only at the end.
+	live bool
 }
 
 func newPacketSink(io *iostreams.IOStreams, asJSON bool, loc *time.Location) *packetSink {
 	w := bufio.NewWriterSize(io.Out, 64<<10)
-	s := &packetSink{w: w, json: asJSON, loc: loc, tty: io.IsStdoutTTY()}
+	s := &packetSink{w: w, json: asJSON, loc: loc}
 	if asJSON {
 		s.enc = json.NewEncoder(w)
 	}
@@ -200,7 +202,7 @@ func (s *packetSink) write(d dump.Decoded) error {
 	if err != nil {
 		return err
 	}
-	if s.tty {
+	if s.live {
 		return s.w.Flush()
 	}
 	return nil
@@ -223,6 +225,7 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 		return captureFile(ctx, o, sink, filter)
 	}
 
+	sink.live = true
 	var pw *pcapfile.Writer
 	if o.Pcap != "" {
 		fh, err := os.Create(o.Pcap)

@@ -192,3 +192,6 @@ func run(args ...string) ([]byte, error) {
 	err := cmd.Run()
 	return out.Bytes(), err
 }
+
+// hostName returns the namespace name for host i of lab id.
+func hostName(id string, i int) string { return fmt.Sprintf("%s-h%d", id, i) }

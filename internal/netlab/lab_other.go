@@ -4,6 +4,7 @@ package netlab
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os/exec"
 	"testing"
@@ -25,6 +26,8 @@ type Host struct {
 	IPv6      netip.Addr
 	LinkLocal netip.Addr
 }
+
+var errUnsupported = errors.New("network namespaces need Linux")
 
 func unavailable() string { return errUnsupported.Error() }
 

@@ -15,8 +15,6 @@
 package netlab
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -53,8 +51,3 @@ func LookPath(t testing.TB, name string) string {
 	}
 	return p
 }
-
-var errUnsupported = errors.New("network namespaces need Linux")
-
-// hostName returns the namespace name for host i of lab id.
-func hostName(id string, i int) string { return fmt.Sprintf("%s-h%d", id, i) }

@@ -1,0 +1,238 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bonjourctl/bonjourctl/internal/netlab"
+)
+
+var bin string // the bonjourctl binary under test, built once
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "bonjourctl-e2e")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "bonjourctl")
+		args := []string{"build", "-o", bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build bonjourctl: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// startLines starts cmd and returns a channel of its stdout lines.
+func startLines(t *testing.T, cmd *exec.Cmd) <-chan string {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", cmd.Args, err)
+	}
+	ch := make(chan string, 1024)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	return ch
+}
+
+func waitLine(t *testing.T, ch <-chan string, d time.Duration, match func(string) bool) string {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				t.Fatal("process ended before the expected line")
+			}
+			if match(l) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no matching line within %v", d)
+		}
+	}
+}
+
+type capturedPacket struct {
+	Interface string `json:"interface"`
+	Src       string `json:"src"`
+	HopLimit  int    `json:"hopLimit"`
+	Answers   []struct {
+		Name       string `json:"name"`
+		Type       string `json:"type"`
+		CacheFlush bool   `json:"cacheFlush"`
+		TTL        uint32 `json:"ttl"`
+		RData      string `json:"rdata"`
+	} `json:"answers"`
+}
+
+// TestCaptureSeesZeroconfTXT: python3-zeroconf publishes _p2p._tcp with TXT
+// key=value on host 2; bonjourctl capture --json on host 1 shows the TXT
+// record's exact bytes and cache-flush bit; the pcapng it wrote is read by
+// tshark with the same packet count.
+func TestCaptureSeesZeroconfTXT(t *testing.T) {
+	lab := netlab.New(t, 2)
+	py := netlab.LookPath(t, "/usr/bin/python3")
+	tshark := netlab.LookPath(t, "tshark")
+	if err := exec.Command(py, "-c", "import zeroconf").Run(); err != nil {
+		if os.Getenv(netlab.EnvRequire) == "require" {
+			t.Fatal("python3-zeroconf is not installed")
+		}
+		t.Skip("python3-zeroconf is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pcap := filepath.Join(t.TempDir(), "lab.pcapng")
+
+	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--pcap", pcap)
+	var capErr strings.Builder
+	capCmd.Stderr = &capErr
+	lines := startLines(t, capCmd)
+	time.Sleep(300 * time.Millisecond) // let the sockets join before the peer speaks
+
+	pub := lab.Host(2).Command(ctx, py, "testdata/zc_publish.py", "Lab Node", "_p2p._tcp.local.", "4001", lab.Host(2).IPv4.String(), "096b65793d76616c7565")
+	pub.Stderr = os.Stderr
+	pubOut := startLines(t, pub)
+	waitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
+
+	var got []string
+	line := waitLine(t, lines, 10*time.Second, func(l string) bool {
+		got = append(got, l)
+		var p capturedPacket
+		if json.Unmarshal([]byte(l), &p) != nil {
+			return false
+		}
+		for _, a := range p.Answers {
+			if a.Type == "TXT" && strings.HasPrefix(a.Name, `Lab\ Node._p2p._tcp`) {
+				return true
+			}
+		}
+		return false
+	})
+	var p capturedPacket
+	_ = json.Unmarshal([]byte(line), &p)
+	if p.Interface != "eth0" || p.Src != "10.88.0.2:5353" || p.HopLimit != 255 {
+		t.Errorf("packet from %s on %s with TTL %d, want 10.88.0.2:5353 on eth0 with 255", p.Src, p.Interface, p.HopLimit)
+	}
+	for _, a := range p.Answers {
+		if a.Type == "TXT" {
+			if a.RData != "096b65793d76616c7565" || !a.CacheFlush || a.TTL != 4500 {
+				t.Errorf("TXT rdata %s flush %v ttl %d, want 096b65793d76616c7565 true 4500", a.RData, a.CacheFlush, a.TTL)
+			}
+		}
+	}
+
+	// Stop the publisher (goodbye), then capture with SIGINT: nothing is lost.
+	_ = pub.Process.Signal(syscall.SIGTERM)
+	_ = pub.Wait()
+	time.Sleep(500 * time.Millisecond)
+	_ = syscall.Kill(-capCmd.Process.Pid, syscall.SIGINT)
+	for l := range lines {
+		got = append(got, l)
+	}
+	err := capCmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("capture after SIGINT: %v, want exit status 130", err)
+	}
+	n := 0
+	for _, l := range got {
+		if strings.HasPrefix(l, "{") {
+			n++
+		}
+	}
+	if !strings.Contains(capErr.String(), fmt.Sprintf("%d written to %s", n, pcap)) {
+		t.Errorf("capture printed %d packets; its summary says: %s", n, capErr.String())
+	}
+	out, err := exec.Command(tshark, "-r", pcap, "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		t.Fatalf("tshark -r: %v", err)
+	}
+	if frames := strings.Count(string(out), "\n"); frames != n {
+		t.Errorf("tshark read %d packets from the pcapng, capture printed %d", frames, n)
+	}
+	out, _ = exec.Command(tshark, "-r", pcap, "-Y", "dns.txt == \"key=value\"", "-T", "fields", "-e", "frame.number").Output()
+	if len(strings.TrimSpace(string(out))) == 0 {
+		t.Error("tshark finds no TXT key=value in the pcapng")
+	}
+}
+
+// TestCaptureBesideAvahi: bonjourctl capture binds 5353 on a host where
+// avahi-daemon already holds it, and sees avahi's announcements.
+func TestCaptureBesideAvahi(t *testing.T) {
+	lab := netlab.New(t, 1)
+	avahi := netlab.LookPath(t, "avahi-daemon")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	etc := filepath.Join(dir, "etc")
+	runDir := filepath.Join(dir, "run")
+	for _, d := range []string{filepath.Join(etc, "services"), runDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := "[server]\nhost-name=lab-avahi\nuse-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=no\n" +
+		"ratelimit-interval-usec=1000000\nratelimit-burst=1000\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
+	svc := `<?xml version="1.0" standalone='no'?><!DOCTYPE service-group SYSTEM "avahi-service.dtd">
+<service-group><name>Avahi Node</name><service><type>_p2p._tcp</type><port>4001</port>
+<txt-record>key=value</txt-record><txt-record value-format="binary-hex">bin=00017f80</txt-record></service></service-group>`
+	if err := os.WriteFile(filepath.Join(etc, "avahi-daemon.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(etc, "services", "node.service"), []byte(svc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A private mount namespace per command (ip netns exec gives one):
+	// avahi reads /etc/avahi and writes /run/avahi-daemon, bound to ours.
+	script := fmt.Sprintf(`mkdir -p /etc/avahi /run/avahi-daemon && mount --bind %s /etc/avahi && mount --bind %s /run/avahi-daemon && exec %s --no-chroot --no-drop-root --no-rlimits --no-proc-title`, etc, runDir, avahi)
+	d := lab.Host(1).Command(ctx, "sh", "-c", script)
+	var dlog strings.Builder
+	d.Stderr, d.Stdout = &dlog, io.Discard
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = syscall.Kill(-d.Process.Pid, syscall.SIGTERM); _ = d.Wait() }()
+	time.Sleep(200 * time.Millisecond) // avahi binds 5353 first
+
+	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--type", "_p2p._tcp", "--duration", "6s")
+	var capErr strings.Builder
+	capCmd.Stderr = &capErr
+	lines := startLines(t, capCmd)
+	waitLine(t, lines, 15*time.Second, func(l string) bool {
+		return strings.Contains(l, `"rdata":"096b65793d76616c75650862696e3d00017f80"`) && strings.Contains(l, `"cacheFlush":true`)
+	})
+	for range lines {
+	}
+	if err := capCmd.Wait(); err != nil {
+		t.Errorf("capture: %v\n%s\navahi: %s", err, capErr.String(), dlog.String())
+	}
+}
