@@ -3,6 +3,8 @@ package mdns
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -242,11 +244,31 @@ func (r *Record) RDataText() string {
 	if r.Type == dns.TypeTXT {
 		return TXTText(r.Data)
 	}
-	if r.RR == nil {
+	switch rr := r.RR.(type) {
+	case nil:
 		if len(r.Data) == 0 {
 			return "(empty rdata)"
 		}
 		return fmt.Sprintf("\\# %d %x", len(r.Data), r.Data)
+	case *dns.PTR:
+		return EscapeText(rr.Ptr)
+	case *dns.A:
+		if a, ok := netip.AddrFromSlice(rr.A); ok {
+			return a.Unmap().String()
+		}
+	case *dns.AAAA:
+		if a, ok := netip.AddrFromSlice(rr.AAAA); ok {
+			return a.String()
+		}
+	case *dns.SRV:
+		b := make([]byte, 0, 24+len(rr.Target))
+		b = strconv.AppendUint(b, uint64(rr.Priority), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(rr.Weight), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(rr.Port), 10)
+		b = append(b, ' ')
+		return string(b) + EscapeText(rr.Target)
 	}
 	s := strings.TrimPrefix(r.RR.String(), r.RR.Header().String())
 	return EscapeText(s)
@@ -259,15 +281,36 @@ func TXTText(rdata []byte) string {
 		return "(zero-length rdata)"
 	}
 	rec, err := txt.Parse(rdata)
-	parts := make([]string, 0, len(rec.Strings)+1)
-	for _, s := range rec.Strings {
-		parts = append(parts, fmt.Sprintf("[%d]\"%s\"", len(s), strings.ReplaceAll(txt.Escape(s), `"`, `\"`)))
+	b := make([]byte, 0, 2*len(rdata)+8)
+	for i, s := range rec.Strings {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ']', '"')
+		for _, c := range s {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c >= 0x20 && c <= 0x7e:
+				b = append(b, c)
+			default:
+				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+		}
+		b = append(b, '"')
 	}
 	if err != nil {
-		parts = append(parts, "(malformed: "+err.Error()+")")
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, "(malformed: "+err.Error()+")"...)
 	}
-	return strings.Join(parts, " ")
+	return string(b)
 }
+
+const hexDigits = "0123456789abcdef"
 
 // EscapeText makes a string safe for a terminal: control characters and
 // DEL become \xHH.

@@ -134,6 +134,26 @@ func TestDecode(t *testing.T) {
 
 	code, out, errOut = run(t, ipv4, "decode", "-")
 	golden(t, "ipv4", out+"exit "+string(rune('0'+code))+"\n"+errOut)
+
+	ipv6 := "60000000003311fffe80000000000000008800fffe000002ff0200000000000000000000000000fb14e914e900332e89" + msg
+	code, out, errOut = run(t, "", "decode", "--json", ipv6)
+	var res struct {
+		IP struct {
+			Family int    `json:"family"`
+			Src    string `json:"src"`
+			Valid  bool   `json:"valid"`
+		} `json:"ip"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 {
+		t.Fatalf("ipv6 decode: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if res.IP.Family != 6 || !res.IP.Valid || res.IP.Src != "[fe80::88:ff:fe00:2]:5353" {
+		t.Errorf("ipv6 decode = %+v", res.IP)
+	}
+	bad := strings.Replace(ipv6, "00332e89", "00332e88", 1)
+	if code, _, errOut := run(t, "", "decode", bad); code != 1 || !strings.Contains(errOut, "UDP checksum (offset 46) is wrong: 0x2e88, should be 0x2e89") {
+		t.Errorf("bad IPv6 UDP checksum: exit %d %q", code, errOut)
+	}
 }
 
 func TestDecodeErrors(t *testing.T) {

@@ -177,7 +177,7 @@ type packetSink struct {
 	w    *bufio.Writer
 	json bool
 	enc  *json.Encoder
-	loc  *time.Location
+	text *dump.Printer
 	// live flushes after every packet, so a stream reader sees each one
 	// as it arrives; reading a file flushes only at the end.
 	live bool
@@ -185,7 +185,7 @@ type packetSink struct {
 
 func newPacketSink(io *iostreams.IOStreams, asJSON bool, loc *time.Location) *packetSink {
 	w := bufio.NewWriterSize(io.Out, 64<<10)
-	s := &packetSink{w: w, json: asJSON, loc: loc}
+	s := &packetSink{w: w, json: asJSON, text: dump.NewPrinter(loc)}
 	if asJSON {
 		s.enc = json.NewEncoder(w)
 	}
@@ -197,7 +197,7 @@ func (s *packetSink) write(d dump.Decoded) error {
 	if s.json {
 		err = s.enc.Encode(dump.JSON(d))
 	} else {
-		err = dump.Text(s.w, d, s.loc)
+		err = s.text.Text(s.w, d)
 	}
 	if err != nil {
 		return err
@@ -282,8 +282,10 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 			break
 		}
 	}
-	// Close the sockets, then drain what was already queued so that nothing
-	// received before the stop is lost (unless --count was reached).
+	// Read the kernel's drop count while the sockets are open, close them,
+	// then drain what was already queued so that nothing received before
+	// the stop is lost (unless --count was reached).
+	kernelDrops, kernelOK := conn.KernelDrops()
 	conn.Close()
 	conn.Wait()
 	for loopErr == nil && (o.Count == 0 || shown < o.Count) {
@@ -308,8 +310,8 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 		}
 	}
 	summary := fmt.Sprintf("%d packets received, %d shown, %d dropped by bonjourctl (reader too slow)", seen, shown, conn.Dropped())
-	if k, ok := conn.KernelDrops(); ok {
-		summary += fmt.Sprintf(", %d dropped by the kernel (socket buffer full)", k)
+	if kernelOK {
+		summary += fmt.Sprintf(", %d dropped by the kernel (socket buffer full)", kernelDrops)
 	}
 	if pw != nil {
 		summary += fmt.Sprintf("; %d written to %s", pw.Count(), o.Pcap)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,89 +190,157 @@ func txtJSON(rdata []byte) *TXT {
 }
 
 // Text writes d as a header line and one line per question and record.
-// Times are printed in loc.
+// Times are printed in loc. For many packets, use a Printer.
 func Text(w io.Writer, d Decoded, loc *time.Location) error {
+	return NewPrinter(loc).Text(w, d)
+}
+
+// Printer renders packets as text, reusing its buffer and remembering the
+// lint findings of recent TXT records (a bounded cache: captures repeat the
+// same TXT data many times).
+type Printer struct {
+	loc  *time.Location
+	buf  []byte
+	lint map[string][]txt.Finding
+}
+
+const lintCacheSize = 4096
+
+// NewPrinter returns a Printer that prints times in loc.
+func NewPrinter(loc *time.Location) *Printer {
+	return &Printer{loc: loc, lint: make(map[string][]txt.Finding)}
+}
+
+func (p *Printer) findings(rdata []byte) []txt.Finding {
+	if fs, ok := p.lint[string(rdata)]; ok {
+		return fs
+	}
+	if len(p.lint) >= lintCacheSize {
+		clear(p.lint)
+	}
+	fs := txt.Lint(rdata)
+	p.lint[string(rdata)] = fs
+	return fs
+}
+
+// Text writes d as a header line and one line per question and record.
+func (p *Printer) Text(w io.Writer, d Decoded) error {
 	m := d.Msg
-	var sb strings.Builder
+	b := p.buf[:0]
 	if d.Frame > 0 {
-		fmt.Fprintf(&sb, "#%d ", d.Frame)
+		b = append(b, '#')
+		b = strconv.AppendInt(b, int64(d.Frame), 10)
+		b = append(b, ' ')
 	}
 	if !d.Received.IsZero() {
-		sb.WriteString(d.Received.In(loc).Format("15:04:05.000000 "))
+		b = d.Received.In(p.loc).AppendFormat(b, "15:04:05.000000 ")
 	}
 	if d.IfName != "" {
-		sb.WriteString(mdns.EscapeText(d.IfName) + " ")
+		b = append(b, mdns.EscapeText(d.IfName)...)
+		b = append(b, ' ')
 	}
 	if d.Src.IsValid() {
-		sb.WriteString(d.Src.String())
+		b = d.Src.AppendTo(b)
 		if d.Dst.IsValid() {
-			sb.WriteString(" > " + d.Dst.String())
+			b = append(b, " > "...)
+			b = d.Dst.AppendTo(b)
 		}
-		sb.WriteByte(' ')
+		b = append(b, ' ')
 		if d.HopLimit >= 0 {
 			if d.Family() == 4 {
-				fmt.Fprintf(&sb, "ttl %d ", d.HopLimit)
+				b = append(b, "ttl "...)
 			} else {
-				fmt.Fprintf(&sb, "hlim %d ", d.HopLimit)
+				b = append(b, "hlim "...)
 			}
+			b = strconv.AppendInt(b, int64(d.HopLimit), 10)
+			b = append(b, ' ')
 		}
 	}
-	kind := "query"
 	if m.Response() {
-		kind = "response"
+		b = append(b, "response id "...)
+	} else {
+		b = append(b, "query id "...)
 	}
-	fmt.Fprintf(&sb, "%s id %d", kind, m.ID)
+	b = strconv.AppendUint(b, uint64(m.ID), 10)
 	if f := m.FlagNames(); f != "" {
-		fmt.Fprintf(&sb, " [%s]", f)
+		b = append(b, " ["...)
+		b = append(b, f...)
+		b = append(b, ']')
 	}
 	if m.Opcode() != 0 {
-		fmt.Fprintf(&sb, " opcode %d", m.Opcode())
+		b = append(b, " opcode "...)
+		b = strconv.AppendInt(b, int64(m.Opcode()), 10)
 	}
 	if m.Rcode() != 0 {
-		fmt.Fprintf(&sb, " rcode %d", m.Rcode())
+		b = append(b, " rcode "...)
+		b = strconv.AppendInt(b, int64(m.Rcode()), 10)
 	}
-	fmt.Fprintf(&sb, " qd %d an %d ns %d ar %d (%d bytes)\n", m.Counts[0], m.Counts[1], m.Counts[2], m.Counts[3], len(d.Raw))
+	for i, tag := range []string{" qd ", " an ", " ns ", " ar "} {
+		b = append(b, tag...)
+		b = strconv.AppendUint(b, uint64(m.Counts[i]), 10)
+	}
+	b = append(b, " ("...)
+	b = strconv.AppendInt(b, int64(len(d.Raw)), 10)
+	b = append(b, " bytes)\n"...)
 	for _, q := range m.Questions {
-		fmt.Fprintf(&sb, "  qd %s %s %s", mdns.EscapeText(q.Name), mdns.TypeString(q.Type), mdns.ClassString(q.Class))
+		b = append(b, "  qd "...)
+		b = append(b, mdns.EscapeText(q.Name)...)
+		b = append(b, ' ')
+		b = append(b, mdns.TypeString(q.Type)...)
+		b = append(b, ' ')
+		b = append(b, mdns.ClassString(q.Class)...)
 		if q.QU {
-			sb.WriteString(" QU")
+			b = append(b, " QU\n"...)
 		} else {
-			sb.WriteString(" QM")
+			b = append(b, " QM\n"...)
 		}
-		sb.WriteByte('\n')
 	}
 	for _, sec := range []struct {
 		tag string
 		rs  []mdns.Record
-	}{{"an", m.Answers}, {"ns", m.Authority}, {"ar", m.Additional}} {
+	}{{"  an ", m.Answers}, {"  ns ", m.Authority}, {"  ar ", m.Additional}} {
 		for i := range sec.rs {
 			r := &sec.rs[i]
-			flush := ""
+			b = append(b, sec.tag...)
+			b = append(b, mdns.EscapeText(r.Name)...)
+			b = append(b, ' ')
+			b = append(b, mdns.TypeString(r.Type)...)
+			b = append(b, ' ')
+			b = append(b, mdns.ClassString(r.Class)...)
 			if r.CacheFlush {
-				flush = " flush"
+				b = append(b, " flush"...)
 			}
-			fmt.Fprintf(&sb, "  %s %s %s %s%s ttl %d %s\n", sec.tag, mdns.EscapeText(r.Name), mdns.TypeString(r.Type), mdns.ClassString(r.Class), flush, r.TTL, r.RDataText())
+			b = append(b, " ttl "...)
+			b = strconv.AppendUint(b, uint64(r.TTL), 10)
+			b = append(b, ' ')
+			b = append(b, r.RDataText()...)
+			b = append(b, '\n')
 			if r.DataErr != nil {
-				fmt.Fprintf(&sb, "     ! rdata not decoded: %s\n", mdns.EscapeText(r.DataErr.Error()))
+				b = append(b, "     ! rdata not decoded: "...)
+				b = append(b, mdns.EscapeText(r.DataErr.Error())...)
+				b = append(b, '\n')
 			}
 			if r.Type == dns.TypeTXT {
-				for _, f := range txt.Lint(r.Data) {
+				for _, f := range p.findings(r.Data) {
 					if f.Severity >= txt.Warning {
-						fmt.Fprintf(&sb, "     ! txt %s\n", f)
+						b = append(b, "     ! txt "...)
+						b = append(b, f.String()...)
+						b = append(b, '\n')
 					}
 				}
 			}
 		}
 	}
 	if m.Trailing > 0 {
-		fmt.Fprintf(&sb, "  ! %d trailing bytes after the last record\n", m.Trailing)
+		b = fmt.Appendf(b, "  ! %d trailing bytes after the last record\n", m.Trailing)
 	}
 	var pe *mdns.ParseError
 	if errors.As(d.Err, &pe) {
-		fmt.Fprintf(&sb, "  ! malformed at offset %d (%s %d): %s\n", pe.Offset, pe.Section, pe.Index, pe.Reason)
-		sb.WriteString(HexDump(d.Raw, pe.Offset, "    "))
+		b = fmt.Appendf(b, "  ! malformed at offset %d (%s %d): %s\n", pe.Offset, pe.Section, pe.Index, pe.Reason)
+		b = append(b, HexDump(d.Raw, pe.Offset, "    ")...)
 	}
-	_, err := io.WriteString(w, sb.String())
+	p.buf = b
+	_, err := w.Write(b)
 	return err
 }
 

@@ -87,6 +87,44 @@ func Parse(b []byte) (*Datagram, error) {
 	return nil, &Error{0, fmt.Sprintf("IP version %d (want 4 or 6)", b[0]>>4)}
 }
 
+// Split is Parse without the checks, for reading captures fast: it returns
+// the addresses, hop limit and UDP payload, or ok=false when b is not a
+// well-formed, unfragmented IPv4 or IPv6 packet carrying UDP.
+func Split(b []byte) (src, dst netip.AddrPort, hopLimit int, payload []byte, ok bool) {
+	if len(b) < 20 {
+		return
+	}
+	var off, end int
+	var s, d netip.Addr
+	switch b[0] >> 4 {
+	case 4:
+		ihl := int(b[0]&0xf) * 4
+		if ihl < 20 || len(b) < ihl || b[9] != 17 || binary.BigEndian.Uint16(b[6:])&0x3fff != 0 {
+			return
+		}
+		s, d = netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))
+		off, end, hopLimit = ihl, min(len(b), int(binary.BigEndian.Uint16(b[2:]))), int(b[8])
+	case 6:
+		if len(b) < 48 || b[6] != 17 {
+			return
+		}
+		s, d = netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
+		off, end, hopLimit = 40, min(len(b), 40+int(binary.BigEndian.Uint16(b[4:]))), int(b[7])
+	default:
+		return
+	}
+	if end < off+8 {
+		return
+	}
+	udp := b[off:end]
+	if ul := int(binary.BigEndian.Uint16(udp[4:])); ul >= 8 && ul < len(udp) {
+		udp = udp[:ul]
+	}
+	src = netip.AddrPortFrom(s, binary.BigEndian.Uint16(udp[0:]))
+	dst = netip.AddrPortFrom(d, binary.BigEndian.Uint16(udp[2:]))
+	return src, dst, hopLimit, udp[8:], true
+}
+
 func parse4(b []byte) (*Datagram, error) {
 	if len(b) < 20 {
 		return nil, &Error{len(b), fmt.Sprintf("IPv4 header needs 20 bytes, have %d", len(b))}
@@ -172,10 +210,7 @@ func parseUDP(d *Datagram, b []byte, off int, src, dst netip.Addr, sum func([]by
 	if got == 0 && d.Family == 4 {
 		d.Checks = append(d.Checks, Check{Field: fmt.Sprintf("UDP checksum (offset %d)", off+6), OK: true, Note: "not used (zero)"})
 	} else {
-		c := make([]byte, len(udp))
-		copy(c, udp)
-		c[6], c[7] = 0, 0
-		want := sum(c)
+		want := sum(udp)
 		d.Checks = append(d.Checks, Check{Field: fmt.Sprintf("UDP checksum (offset %d)", off+6), OK: got == want, Got: uint32(got), Want: uint32(want)})
 	}
 	d.Payload = udp[8:]
@@ -221,9 +256,13 @@ func pseudo6(src, dst netip.Addr, n int) uint32 {
 	return s + 17 + uint32(n)
 }
 
+// udpChecksum computes the UDP checksum over the pseudo-header sum s and
+// udp, taking the checksum field (bytes 6-7) as zero.
 func udpChecksum(s uint32, udp []byte) uint16 {
 	for i := 0; i+1 < len(udp); i += 2 {
-		s += uint32(binary.BigEndian.Uint16(udp[i:]))
+		if i != 6 {
+			s += uint32(binary.BigEndian.Uint16(udp[i:]))
+		}
 	}
 	if len(udp)%2 == 1 {
 		s += uint32(udp[len(udp)-1]) << 8

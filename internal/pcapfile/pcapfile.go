@@ -81,17 +81,17 @@ func (r *Reader) Next() (mdns.Packet, int, error) {
 			r.Skipped++
 			continue
 		}
-		d, err := ipudp.Parse(ip)
-		if err != nil || (d.Src.Port() != mdns.Port && d.Dst.Port() != mdns.Port) {
+		src, dst, hops, payload, ok := ipudp.Split(ip)
+		if !ok || (src.Port() != mdns.Port && dst.Port() != mdns.Port) {
 			r.Skipped++
 			continue
 		}
 		p := mdns.Packet{
 			Received: ci.Timestamp,
-			Src:      d.Src,
-			Dst:      d.Dst,
-			HopLimit: d.HopLimit,
-			Raw:      append([]byte(nil), d.Payload...),
+			Src:      src,
+			Dst:      dst,
+			HopLimit: hops,
+			Raw:      append([]byte(nil), payload...),
 		}
 		if r.ng != nil {
 			if ifc, err := r.ng.Interface(ci.InterfaceIndex); err == nil {
