@@ -58,6 +58,9 @@ type Config struct {
 	// Queue is the number of received packets held for a slow reader
 	// before further ones are dropped and counted (default 8192).
 	Queue int
+	// Legacy binds an ephemeral port and joins no group: a "legacy unicast"
+	// querier (RFC 6762 §6.7) that receives only unicast replies.
+	Legacy bool
 	// ListInterfaces replaces net.Interfaces (its result depends on the
 	// calling thread's network namespace).
 	ListInterfaces func() ([]net.Interface, error)
@@ -102,12 +105,16 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		c.byIdx[ifi.Index] = ifi.Name
 	}
 	lc := net.ListenConfig{Control: reuseControl}
+	if cfg.Legacy {
+		cfg.Port = 0
+		lc.Control = nil
+	}
 	var errs []error
 	if want4 {
 		pc, err := lc.ListenPacket(ctx, "udp4", fmt.Sprintf("0.0.0.0:%d", cfg.Port))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listen udp4 :%d: %w", cfg.Port, err))
-		} else if err := c.setup4(pc); err != nil {
+		} else if err := c.setup4(pc, !cfg.Legacy); err != nil {
 			pc.Close()
 			errs = append(errs, err)
 		}
@@ -116,7 +123,7 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		pc, err := lc.ListenPacket(ctx, "udp6", fmt.Sprintf("[::]:%d", cfg.Port))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listen udp6 :%d: %w", cfg.Port, err))
-		} else if err := c.setup6(pc); err != nil {
+		} else if err := c.setup6(pc, !cfg.Legacy); err != nil {
 			pc.Close()
 			errs = append(errs, err)
 		}
@@ -171,11 +178,14 @@ func selectInterfaces(cfg Config) ([]net.Interface, error) {
 	return out, nil
 }
 
-func (c *Conn) setup4(pc net.PacketConn) error {
+func (c *Conn) setup4(pc net.PacketConn, join bool) error {
 	p := ipv4.NewPacketConn(pc)
 	joined := 0
 	var errs []error
-	for i := range c.ifaces {
+	if !join {
+		joined = 1
+	}
+	for i := 0; join && i < len(c.ifaces); i++ {
 		if err := p.JoinGroup(&c.ifaces[i], &net.UDPAddr{IP: GroupV4.AsSlice()}); err != nil {
 			errs = append(errs, fmt.Errorf("join %v on %s: %w", GroupV4, c.ifaces[i].Name, err))
 			continue
@@ -196,11 +206,14 @@ func (c *Conn) setup4(pc net.PacketConn) error {
 	return nil
 }
 
-func (c *Conn) setup6(pc net.PacketConn) error {
+func (c *Conn) setup6(pc net.PacketConn, join bool) error {
 	p := ipv6.NewPacketConn(pc)
 	joined := 0
 	var errs []error
-	for i := range c.ifaces {
+	if !join {
+		joined = 1
+	}
+	for i := 0; join && i < len(c.ifaces); i++ {
 		if err := p.JoinGroup(&c.ifaces[i], &net.UDPAddr{IP: GroupV6.AsSlice()}); err != nil {
 			errs = append(errs, fmt.Errorf("join %v on %s: %w", GroupV6, c.ifaces[i].Name, err))
 			continue
@@ -348,6 +361,9 @@ func (c *Conn) Recv(ctx context.Context) (Packet, error) {
 		return Packet{}, ctx.Err()
 	}
 }
+
+// LocalPort returns the UDP port the Conn is bound to.
+func (c *Conn) LocalPort() int { return int(c.localPort()) }
 
 // Dropped returns how many received packets were discarded because the
 // reader fell behind (the queue was full).

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,9 @@ import (
 var bin string // the bonjourctl binary under test, built once
 
 func TestMain(m *testing.M) {
+	if netlab.InHost() {
+		os.Exit(netlab.Main(m, hostFuncs))
+	}
 	os.Exit(func() int {
 		dir, err := os.MkdirTemp("", "bonjourctl-e2e")
 		if err != nil {
@@ -185,13 +187,12 @@ func TestCaptureSeesZeroconfTXT(t *testing.T) {
 	}
 }
 
-// TestCaptureBesideAvahi: bonjourctl capture binds 5353 on a host where
-// avahi-daemon already holds it, and sees avahi's announcements.
-func TestCaptureBesideAvahi(t *testing.T) {
-	lab := netlab.New(t, 1)
+// startAvahi runs avahi-daemon (no D-Bus) in host h with the given static
+// service files, in a private mount namespace so that its /etc/avahi and
+// /run/avahi-daemon are the test's own. It is stopped when the test ends.
+func startAvahi(t *testing.T, ctx context.Context, h *netlab.Host, hostName string, services map[string]string) {
+	t.Helper()
 	avahi := netlab.LookPath(t, "avahi-daemon")
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
 	dir := t.TempDir()
 	etc := filepath.Join(dir, "etc")
 	runDir := filepath.Join(dir, "run")
@@ -200,39 +201,54 @@ func TestCaptureBesideAvahi(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conf := "[server]\nhost-name=lab-avahi\nuse-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=no\n" +
+	conf := "[server]\nhost-name=" + hostName + "\nuse-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=no\n" +
 		"ratelimit-interval-usec=1000000\nratelimit-burst=1000\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
-	svc := `<?xml version="1.0" standalone='no'?><!DOCTYPE service-group SYSTEM "avahi-service.dtd">
-<service-group><name>Avahi Node</name><service><type>_p2p._tcp</type><port>4001</port>
-<txt-record>key=value</txt-record><txt-record value-format="binary-hex">bin=00017f80</txt-record></service></service-group>`
 	if err := os.WriteFile(filepath.Join(etc, "avahi-daemon.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(etc, "services", "node.service"), []byte(svc), 0o644); err != nil {
-		t.Fatal(err)
+	for name, body := range services {
+		if err := os.WriteFile(filepath.Join(etc, "services", name+".service"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// A private mount namespace per command (ip netns exec gives one):
-	// avahi reads /etc/avahi and writes /run/avahi-daemon, bound to ours.
 	script := fmt.Sprintf(`mkdir -p /etc/avahi /run/avahi-daemon && mount --bind %s /etc/avahi && mount --bind %s /run/avahi-daemon && exec %s --no-chroot --no-drop-root --no-rlimits --no-proc-title`, etc, runDir, avahi)
-	d := lab.Host(1).Command(ctx, "sh", "-c", script)
+	d := h.Command(ctx, "sh", "-c", script)
 	var dlog strings.Builder
-	d.Stderr, d.Stdout = &dlog, io.Discard
+	d.Stderr, d.Stdout = &dlog, &dlog
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = syscall.Kill(-d.Process.Pid, syscall.SIGTERM); _ = d.Wait() }()
-	time.Sleep(200 * time.Millisecond) // avahi binds 5353 first
+	t.Cleanup(func() {
+		_ = syscall.Kill(-d.Process.Pid, syscall.SIGTERM)
+		_ = d.Wait()
+		if t.Failed() {
+			t.Logf("avahi-daemon log:\n%s", dlog.String())
+		}
+	})
+	time.Sleep(200 * time.Millisecond) // let it bind 5353 first
+}
 
+const avahiNode = `<?xml version="1.0" standalone='no'?><!DOCTYPE service-group SYSTEM "avahi-service.dtd">
+<service-group><name>Avahi Node</name><service><type>_p2p._tcp</type><port>4001</port>
+<txt-record>key=value</txt-record><txt-record>flag</txt-record><txt-record value-format="binary-hex">bin=00017f80</txt-record></service></service-group>`
+
+// TestCaptureBesideAvahi: bonjourctl capture binds 5353 on a host where
+// avahi-daemon already holds it, and sees avahi's announcements.
+func TestCaptureBesideAvahi(t *testing.T) {
+	lab := netlab.New(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	startAvahi(t, ctx, lab.Host(1), "lab-avahi", map[string]string{"node": avahiNode})
 	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--type", "_p2p._tcp", "--duration", "6s")
 	var capErr strings.Builder
 	capCmd.Stderr = &capErr
 	lines := startLines(t, capCmd)
 	waitLine(t, lines, 15*time.Second, func(l string) bool {
-		return strings.Contains(l, `"rdata":"096b65793d76616c75650862696e3d00017f80"`) && strings.Contains(l, `"cacheFlush":true`)
+		return strings.Contains(l, `"rdata":"096b65793d76616c756504666c61670862696e3d00017f80"`) && strings.Contains(l, `"cacheFlush":true`)
 	})
 	for range lines {
 	}
 	if err := capCmd.Wait(); err != nil {
-		t.Errorf("capture: %v\n%s\navahi: %s", err, capErr.String(), dlog.String())
+		t.Errorf("capture: %v\n%s", err, capErr.String())
 	}
 }

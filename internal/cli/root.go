@@ -135,6 +135,9 @@ their exact bytes, decoded and linted.`,
 		newCmdCapture(f, g, nil),
 		newCmdDecode(f, g, nil),
 		newCmdTXT(f, g),
+		newCmdBrowse(f, g, nil),
+		newCmdResolve(f, g),
+		newCmdQuery(f, g),
 	)
 	return root
 }

@@ -33,3 +33,7 @@ func Main(m *testing.M, funcs map[string]func(args []string) int) int {
 	}
 	return fn(args)
 }
+
+// InHost reports whether this process was started by Host.Func (so TestMain
+// should call Main and skip its own setup).
+func InHost() bool { return os.Getenv(envFunc) != "" }

@@ -1,0 +1,370 @@
+package browse_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/mdns"
+)
+
+// fakeNet is an in-memory Transport: tests inject packets and read what was
+// sent.
+type fakeNet struct {
+	in   chan mdns.Packet
+	mu   sync.Mutex
+	sent []sent
+}
+
+type sent struct {
+	at  time.Time
+	msg *mdns.Message
+}
+
+func newFakeNet() *fakeNet { return &fakeNet{in: make(chan mdns.Packet, 64)} }
+
+func (f *fakeNet) Recv(ctx context.Context) (mdns.Packet, error) {
+	select {
+	case p := <-f.in:
+		return p, nil
+	case <-ctx.Done():
+		return mdns.Packet{}, ctx.Err()
+	}
+}
+
+func (f *fakeNet) Send(msg []byte, ifIndex int, v6 bool) error {
+	if v6 {
+		return nil // count each query once
+	}
+	m, err := mdns.Parse(msg)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.sent = append(f.sent, sent{time.Now(), m})
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeNet) Interfaces() []net.Interface {
+	return []net.Interface{{Index: 2, Name: "eth0", Flags: net.FlagUp | net.FlagMulticast}}
+}
+func (f *fakeNet) IPv4() bool { return true }
+func (f *fakeNet) IPv6() bool { return true }
+
+func (f *fakeNet) queries() []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sent(nil), f.sent...)
+}
+
+func rr(s string) dns.RR {
+	r, err := dns.NewRR(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func txtRR(name string, ttl uint32, flush bool, rdata []byte) dns.RR {
+	cl := uint16(dns.ClassINET)
+	if flush {
+		cl |= 1 << 15
+	}
+	return &dns.RFC3597{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTXT, Class: cl, Ttl: ttl}, Rdata: hexOf(rdata)}
+}
+
+func hexOf(b []byte) string {
+	const h = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, h[c>>4], h[c&0xf])
+	}
+	return string(out)
+}
+
+func flush(r dns.RR) dns.RR {
+	r.Header().Class |= 1 << 15
+	return r
+}
+
+// response packs an mDNS response from answers and additionals.
+func response(answers []dns.RR, extra ...dns.RR) mdns.Packet {
+	m := new(dns.Msg)
+	m.Response, m.Authoritative = true, true
+	m.Answer, m.Extra = answers, extra
+	b, err := m.Pack()
+	if err != nil {
+		panic(err)
+	}
+	return mdns.Packet{
+		Received: time.Now(), IfIndex: 2, IfName: "eth0", HopLimit: 255,
+		Src: netip.MustParseAddrPort("10.88.0.2:5353"), Raw: b,
+	}
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []browse.Event
+}
+
+func (r *recorder) fn(e browse.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) all() []browse.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]browse.Event(nil), r.events...)
+}
+
+func run(t *testing.T, types []string, body func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time)) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeNet()
+		rec := &recorder{}
+		b := browse.New(f, browse.Config{Rand: func(n time.Duration) time.Duration { return n / 2 }})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		start := time.Now()
+		go func() { done <- b.Run(ctx, types, rec.fn) }()
+		body(ctx, f, rec, start)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
+	})
+}
+
+const inst = `Node\ 1._p2p._tcp.local.`
+
+func announce(txt []byte, ptrTTL uint32) mdns.Packet {
+	return response(
+		[]dns.RR{rr("_p2p._tcp.local. " + itoa(ptrTTL) + " IN PTR " + inst)},
+		flush(rr(inst+" 120 IN SRV 0 0 4001 host1.local.")),
+		txtRR(inst, 4500, true, txt),
+		flush(rr("host1.local. 120 IN A 10.88.0.2")),
+	)
+}
+
+func itoa(n uint32) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string {
+		b := []byte{}
+		if n == 0 {
+			return "0"
+		}
+		for n > 0 {
+			b = append([]byte{byte('0' + n%10)}, b...)
+			n /= 10
+		}
+		return string(b)
+	}())
+}
+
+func TestQuerySchedule(t *testing.T) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+		time.Sleep(16 * time.Second)
+		synctest.Wait()
+		qs := f.queries()
+		// RFC 6762 §5.2: first after 20-120 ms (jitter fixed at 70 ms here),
+		// then 1, 2, 4, 8 s apart.
+		want := []time.Duration{70 * time.Millisecond, 1070 * time.Millisecond, 3070 * time.Millisecond, 7070 * time.Millisecond, 15070 * time.Millisecond}
+		if len(qs) != len(want) {
+			t.Fatalf("%d queries in 16 s, want %d", len(qs), len(want))
+		}
+		for i, q := range qs {
+			if got := q.at.Sub(start); got != want[i] {
+				t.Errorf("query %d at %v, want %v", i, got, want[i])
+			}
+			if len(q.msg.Questions) != 1 || q.msg.Questions[0].Name != "_p2p._tcp.local." || q.msg.Questions[0].Type != dns.TypePTR || q.msg.Response() {
+				t.Errorf("query %d = %+v", i, q.msg.Questions)
+			}
+		}
+	})
+}
+
+func TestAddUpdateGoodbye(t *testing.T) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+		time.Sleep(200 * time.Millisecond)
+		f.in <- announce([]byte("\x09key=value"), 4500)
+		synctest.Wait()
+		ev := rec.all()
+		if len(ev) != 1 || ev[0].Kind != browse.Added {
+			t.Fatalf("events = %v, want one added", ev)
+		}
+		s := ev[0].Service
+		if s.Instance != "Node 1" || s.Type != "_p2p._tcp" || s.Host != "host1.local." || s.Port != 4001 ||
+			len(s.Addrs) != 1 || s.Addrs[0] != netip.MustParseAddr("10.88.0.2") || s.TXTState != browse.TXTPresent ||
+			string(s.TXTRaw) != "\x09key=value" {
+			t.Fatalf("added service = %+v", s)
+		}
+		if got := s.TXTSummary(); got != "key=value (1 string, 10 bytes)" {
+			t.Errorf("TXTSummary = %q", got)
+		}
+		// Known-answer suppression: the next query lists the PTR.
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		qs := f.queries()
+		last := qs[len(qs)-1].msg
+		if len(last.Answers) != 1 || last.Answers[0].Type != dns.TypePTR || last.Answers[0].TTL > 4500 || last.Answers[0].TTL < 4490 {
+			t.Errorf("known answers = %+v, want the PTR with its remaining TTL", last.Answers)
+		}
+
+		// A new TXT with the cache-flush bit more than 1 s later: updated.
+		f.in <- response([]dns.RR{txtRR(inst, 4500, true, []byte("\x0akey=value2"))})
+		synctest.Wait()
+		ev = rec.all()
+		if len(ev) != 2 || ev[1].Kind != browse.Updated || len(ev[1].Changes) != 1 || ev[1].Changes[0].Field != "txt" ||
+			ev[1].Changes[0].Old != "key=value (1 string, 10 bytes)" || ev[1].Changes[0].New != "key=value2 (1 string, 11 bytes)" {
+			t.Fatalf("events = %+v, want an update of the TXT", ev)
+		}
+		// Goodbye: removed one second later, not before.
+		f.in <- response([]dns.RR{rr("_p2p._tcp.local. 0 IN PTR " + inst)})
+		synctest.Wait()
+		gb := time.Now()
+		if n := len(rec.all()); n != 2 {
+			t.Fatalf("removed at once on goodbye; want after 1 s")
+		}
+		time.Sleep(1100 * time.Millisecond)
+		synctest.Wait()
+		ev = rec.all()
+		if len(ev) != 3 || ev[2].Kind != browse.Removed || ev[2].Cause != browse.CauseGoodbye {
+			t.Fatalf("events = %+v, want removed (goodbye)", ev)
+		}
+		if d := ev[2].At.Sub(gb); d != time.Second {
+			t.Errorf("removed %v after the goodbye, want 1s", d)
+		}
+	})
+}
+
+func TestExpiryAndRefresh(t *testing.T) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+		time.Sleep(200 * time.Millisecond)
+		f.in <- announce([]byte{0}, 10)
+		synctest.Wait()
+		arrived := time.Now()
+		if ev := rec.all(); len(ev) != 1 || ev[0].Service.TXTState != browse.TXTEmpty {
+			t.Fatalf("events = %+v, want added with the legal empty TXT", ev)
+		}
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		ev := rec.all()
+		if len(ev) != 2 || ev[1].Kind != browse.Removed || ev[1].Cause != browse.CauseExpired {
+			t.Fatalf("events = %+v, want removed (expired)", ev)
+		}
+		if d := ev[1].At.Sub(arrived); d != 10*time.Second {
+			t.Errorf("expired after %v, want 10s", d)
+		}
+		// Refresh queries for the PTR at 80, 85, 90, 95% of 10 s (+1% jitter).
+		var refresh []time.Duration
+		for _, q := range f.queries() {
+			if q.at.After(arrived) && len(q.msg.Answers) == 0 && q.msg.Questions[0].Type == dns.TypePTR && q.at.Sub(arrived) < 10*time.Second {
+				for _, qq := range q.msg.Questions {
+					if qq.Name == "_p2p._tcp.local." {
+						refresh = append(refresh, q.at.Sub(arrived).Round(10*time.Millisecond))
+					}
+				}
+			}
+		}
+		want := []time.Duration{8100 * time.Millisecond, 8600 * time.Millisecond, 9100 * time.Millisecond, 9600 * time.Millisecond}
+		for _, w := range want {
+			found := false
+			for _, r := range refresh {
+				if r == w {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no refresh query at %v after arrival; saw %v", w, refresh)
+			}
+		}
+	})
+}
+
+func TestResolveMissingTXT(t *testing.T) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+		time.Sleep(200 * time.Millisecond)
+		before := len(f.queries())
+		f.in <- response(
+			[]dns.RR{rr("_p2p._tcp.local. 4500 IN PTR " + inst)},
+			flush(rr(inst+" 120 IN SRV 0 0 4001 host1.local.")),
+			flush(rr("host1.local. 120 IN A 10.88.0.2")),
+		)
+		synctest.Wait()
+		if len(rec.all()) != 0 {
+			t.Fatal("announced before the TXT had a chance to arrive")
+		}
+		qs := f.queries()[before:]
+		if len(qs) == 0 || !hasQuestion(qs[0].msg, inst, dns.TypeTXT) {
+			t.Fatalf("no direct TXT query after the PTR; sent %d", len(qs))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		ev := rec.all()
+		if len(ev) != 1 || ev[0].Service.TXTState != browse.TXTMissing || ev[0].Service.TXTSummary() != "no TXT record seen" {
+			t.Fatalf("events = %+v, want added with no TXT seen", ev)
+		}
+		// A zero-length TXT later is reported as such, not as missing.
+		f.in <- response([]dns.RR{txtRR(inst, 4500, true, nil)})
+		synctest.Wait()
+		ev = rec.all()
+		if len(ev) != 2 || ev[1].Service.TXTState != browse.TXTZeroLength {
+			t.Fatalf("events = %+v, want an update to zero-length", ev)
+		}
+	})
+}
+
+func TestFlushedAddressAndEnumeration(t *testing.T) {
+	run(t, nil, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+		time.Sleep(200 * time.Millisecond)
+		if qs := f.queries(); len(qs) == 0 || !hasQuestion(qs[0].msg, browse.ServicesName, dns.TypePTR) {
+			t.Fatal("no service type enumeration query")
+		}
+		f.in <- response([]dns.RR{rr(browse.ServicesName + " 4500 IN PTR _p2p._tcp.local.")})
+		synctest.Wait()
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		found := false
+		for _, q := range f.queries() {
+			if hasQuestion(q.msg, "_p2p._tcp.local.", dns.TypePTR) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("enumerated type not browsed")
+		}
+		f.in <- announce([]byte("\x03a=1"), 4500)
+		synctest.Wait()
+		time.Sleep(2 * time.Second)
+		// The host moves: a cache-flush A record replaces the old address.
+		f.in <- response([]dns.RR{flush(rr("host1.local. 120 IN A 10.88.0.9"))})
+		synctest.Wait()
+		time.Sleep(1100 * time.Millisecond)
+		synctest.Wait()
+		ev := rec.all()
+		last := ev[len(ev)-1]
+		if last.Kind != browse.Updated || len(last.Service.Addrs) != 1 || last.Service.Addrs[0] != netip.MustParseAddr("10.88.0.9") {
+			t.Fatalf("events = %+v, want the old address flushed", ev)
+		}
+	})
+}
+
+func hasQuestion(m *mdns.Message, name string, typ uint16) bool {
+	for _, q := range m.Questions {
+		if strings.EqualFold(q.Name, name) && q.Type == typ {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,153 @@
+package browse
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/txt"
+)
+
+// TXTState says what is known of an instance's TXT record. The four states
+// stay distinct everywhere (RFC 6763 §6.1).
+type TXTState string
+
+const (
+	TXTMissing    TXTState = "missing"     // no TXT record seen
+	TXTZeroLength TXTState = "zero-length" // RDATA of length 0 (illegal)
+	TXTEmpty      TXTState = "empty"       // the legal empty record: one empty string
+	TXTPresent    TXTState = "present"
+)
+
+// Service is a snapshot of one instance as the cache knows it.
+type Service struct {
+	Name     string // full instance name, presentation form (escaped)
+	Instance string // the instance label, unescaped (may hold any bytes: escape before printing)
+	Type     string // e.g. "_p2p._tcp"
+	Domain   string // e.g. "local."
+	Host     string // SRV target
+	Port     uint16
+	Priority uint16
+	Weight   uint16
+	Addrs    []netip.Addr // IPv6 link-local with zone
+	TXTState TXTState
+	TXT      txt.Record // meaningful when TXTState is present or empty
+	TXTRaw   []byte     // the RDATA exactly as received
+	Records  []Record   // PTR, SRV, TXT, A and AAAA records with provenance
+}
+
+// Kind is what happened to an instance.
+type Kind string
+
+const (
+	Added   Kind = "added"
+	Updated Kind = "updated"
+	Removed Kind = "removed"
+)
+
+// Change is one field of an instance that changed.
+type Change struct {
+	Field string // "txt", "port", "host", "addrs", "ttl.TYPE"
+	Old   string
+	New   string
+}
+
+// Event is a change in the set of known instances.
+type Event struct {
+	Kind    Kind
+	At      time.Time
+	Service Service
+	Changes []Change // Updated only
+	Cause   Cause    // Removed only
+}
+
+// splitInstance splits "Inst\ Name._p2p._tcp.local." into its unescaped
+// instance label, type and domain.
+func splitInstance(name string) (inst, typ, domain string, ok bool) {
+	labels := mdns.SplitName(name)
+	if len(labels) < 4 {
+		return "", "", "", false
+	}
+	return mdns.UnescapeLabel(labels[0]), labels[1] + "." + labels[2], strings.Join(labels[3:], ".") + ".", true
+}
+
+func txtState(raw []byte, seen bool) TXTState {
+	switch {
+	case !seen:
+		return TXTMissing
+	case len(raw) == 0:
+		return TXTZeroLength
+	case len(raw) == 1 && raw[0] == 0:
+		return TXTEmpty
+	}
+	return TXTPresent
+}
+
+// TXTSummary renders an instance's TXT for one line: its strings escaped,
+// with count and size, or what is wrong.
+func (s *Service) TXTSummary() string {
+	switch s.TXTState {
+	case TXTMissing:
+		return "no TXT record seen"
+	case TXTZeroLength:
+		return "zero-length TXT (illegal, RFC 6763 §6.1)"
+	case TXTEmpty:
+		return "empty TXT (one empty string, 1 byte)"
+	}
+	parts := make([]string, 0, len(s.TXT.Strings))
+	for _, str := range s.TXT.Strings {
+		parts = append(parts, txt.Escape(str))
+	}
+	n := len(s.TXT.Strings)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	return fmt.Sprintf("%s (%d string%s, %d bytes)", strings.Join(parts, " "), n, plural, len(s.TXTRaw))
+}
+
+// diff compares two snapshots of one instance.
+func diff(old, new *Service) []Change {
+	var out []Change
+	if old.TXTState != new.TXTState || !bytes.Equal(old.TXTRaw, new.TXTRaw) {
+		out = append(out, Change{"txt", old.TXTSummary(), new.TXTSummary()})
+	}
+	if old.Port != new.Port {
+		out = append(out, Change{"port", fmt.Sprint(old.Port), fmt.Sprint(new.Port)})
+	}
+	if !strings.EqualFold(old.Host, new.Host) {
+		out = append(out, Change{"host", old.Host, new.Host})
+	}
+	if !slices.Equal(old.Addrs, new.Addrs) {
+		out = append(out, Change{"addrs", addrList(old.Addrs), addrList(new.Addrs)})
+	}
+	ot, nt := ttls(old), ttls(new)
+	for _, typ := range []uint16{mdns.TypePTR, mdns.TypeSRV, mdns.TypeTXT, mdns.TypeA, mdns.TypeAAAA} {
+		if ot[typ] != nt[typ] && ot[typ] != 0 && nt[typ] != 0 {
+			out = append(out, Change{"ttl." + mdns.TypeString(typ), fmt.Sprint(ot[typ]), fmt.Sprint(nt[typ])})
+		}
+	}
+	return out
+}
+
+func ttls(s *Service) map[uint16]uint32 {
+	m := map[uint16]uint32{}
+	for _, r := range s.Records {
+		if r.TTL > m[r.Type] {
+			m[r.Type] = r.TTL
+		}
+	}
+	return m
+}
+
+func addrList(as []netip.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, " ")
+}

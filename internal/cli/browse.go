@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/internal/iostreams"
+	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/txt"
+)
+
+type browseOptions struct {
+	IO     *iostreams.IOStreams
+	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Global *globalOptions
+
+	Types   []string
+	Once    bool
+	Timeout time.Duration
+	QU      bool
+	Loc     *time.Location
+}
+
+func newCmdBrowse(f *Factory, g *globalOptions, runF func(*browseOptions) error) *cobra.Command {
+	opts := &browseOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Loc: time.Local}
+	cmd := &cobra.Command{
+		Use:   "browse [TYPE...]",
+		Short: "Discover DNS-SD services and stream every change",
+		Long: `Browse discovers instances of the given service types (all types on the link when
+none is given, like avahi-browse -a) and prints one line per change:
+
+  add  an instance resolved (host:port, addresses, TXT), or given up waiting
+       for what never came ("no TXT record seen")
+  upd  something changed: TXT strings, port, host, addresses or TTLs, old -> new
+  rmv  an instance went, with the cause: goodbye, expired or flushed
+
+TXT data is shown with every non-printable byte escaped. The engine is an
+RFC 6762 querier (query backoff, known-answer suppression, refresh at 80-95%
+of TTLs) with a bounded cache; counters go to stderr at the end.`,
+		Example: `  bonjourctl browse _p2p._tcp
+  bonjourctl browse -t --json _ipp._tcp
+  bonjourctl browse _printer._sub._http._tcp`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Types = args
+			for i, a := range args {
+				if !strings.Contains(a, "._tcp") && !strings.Contains(a, "._udp") {
+					return flagErrorf("argument %d (%q) is not a service type like _p2p._tcp", i+1, a)
+				}
+			}
+			if opts.Timeout < 0 {
+				return flagErrorf("--timeout must be positive, got %v", opts.Timeout)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return browseRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Once, "once", "t", false, "Print what was found after one round (--timeout) and exit")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "Stop after `duration` (default: 3s with --once, else never)")
+	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit)")
+	return cmd
+}
+
+func browseRun(ctx context.Context, o *browseOptions) error {
+	timeout := o.Timeout
+	if o.Once && timeout == 0 {
+		timeout = 3 * time.Second
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	if err != nil {
+		return fmt.Errorf("listen for mDNS: %w", err)
+	}
+	defer conn.Close()
+	b := browse.New(conn, browse.Config{QU: o.QU})
+	w := bufio.NewWriter(o.IO.Out)
+	defer w.Flush()
+	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}
+	if len(o.Types) == 0 && !o.Global.JSON {
+		b.OnType(func(t string) error {
+			fmt.Fprintf(o.IO.ErrOut, "found service type %s\n", mdns.EscapeText(t))
+			return nil
+		})
+	}
+	current := map[string]browse.Event{}
+	err = b.Run(ctx, o.Types, func(ev browse.Event) error {
+		if o.Once {
+			if ev.Kind == browse.Removed {
+				delete(current, strings.ToLower(ev.Service.Name))
+			} else {
+				current[strings.ToLower(ev.Service.Name)] = ev
+			}
+			return nil
+		}
+		if err := p.print(ev, time.Now()); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+	if o.Once {
+		keys := make([]string, 0, len(current))
+		for k := range current {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			ev := current[k]
+			ev.Kind, ev.Changes = browse.Added, nil
+			if perr := p.print(ev, time.Now()); perr != nil {
+				return perr
+			}
+		}
+	}
+	st := b.Stats()
+	fmt.Fprintf(o.IO.ErrOut, "%d packets (%d malformed), %d queries sent, %d instances, %d records cached, %d evicted, %d instances over the cap, %d dropped by bonjourctl\n",
+		st.Packets, st.Malformed, st.Queries, st.Instances, st.Records, st.Evicted, st.InstancesShed, conn.Dropped())
+	if st.SendErrors > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "%d sends failed; last: %v\n", st.SendErrors, st.LastSendError)
+	}
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// eventPrinter writes browse events as lines or JSON objects.
+type eventPrinter struct {
+	w    io.Writer
+	json bool
+	loc  *time.Location
+}
+
+func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
+	if p.json {
+		return json.NewEncoder(p.w).Encode(eventJSON(ev, now))
+	}
+	s := &ev.Service
+	ts := ev.At.In(p.loc).Format("15:04:05.000")
+	name := txt.Escape([]byte(s.Instance))
+	switch ev.Kind {
+	case browse.Added:
+		addrs := make([]string, len(s.Addrs))
+		for i, a := range s.Addrs {
+			addrs[i] = a.String()
+		}
+		host := "(no SRV record seen)"
+		if s.Host != "" {
+			host = fmt.Sprintf("%s:%d", mdns.EscapeText(s.Host), s.Port)
+		}
+		if len(addrs) == 0 {
+			addrs = append(addrs, "(no address seen)")
+		}
+		_, err := fmt.Fprintf(p.w, "%s  add  %s  %s  %s  %s  txt %s\n", ts, name, s.Type, host, strings.Join(addrs, " "), s.TXTSummary())
+		return err
+	case browse.Updated:
+		parts := make([]string, len(ev.Changes))
+		for i, c := range ev.Changes {
+			parts[i] = fmt.Sprintf("%s: %s -> %s", c.Field, c.Old, c.New)
+		}
+		_, err := fmt.Fprintf(p.w, "%s  upd  %s  %s  %s\n", ts, name, s.Type, strings.Join(parts, "; "))
+		return err
+	default:
+		_, err := fmt.Fprintf(p.w, "%s  rmv  %s  %s  %s\n", ts, name, s.Type, ev.Cause)
+		return err
+	}
+}
+
+// browseEventJSON is one line of browse --json. Documented in the README.
+type browseEventJSON struct {
+	Event    string       `json:"event"`
+	Time     string       `json:"time"`
+	Name     string       `json:"name"`
+	Instance string       `json:"instance"`
+	Type     string       `json:"type"`
+	Domain   string       `json:"domain"`
+	Host     string       `json:"host"`
+	Port     uint16       `json:"port"`
+	Addrs    []string     `json:"addrs"`
+	TXT      txtJSON      `json:"txt"`
+	Changes  []changeJSON `json:"changes,omitempty"`
+	Cause    string       `json:"cause,omitempty"`
+	Records  []recordJSON `json:"records"`
+}
+
+type txtJSON struct {
+	State    string        `json:"state"` // missing, zero-length, empty, present
+	RData    string        `json:"rdata"` // hex, exactly as received
+	Strings  []txtStrJSON  `json:"strings"`
+	Findings []txt.Finding `json:"findings"`
+}
+
+type changeJSON struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+type recordJSON struct {
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	TTL          uint32 `json:"ttl"`
+	TTLRemaining uint32 `json:"ttlRemaining"`
+	CacheFlush   bool   `json:"cacheFlush"`
+	Src          string `json:"src"`
+	Interface    string `json:"interface"`
+	Family       int    `json:"family"`
+	FirstSeen    string `json:"firstSeen"`
+	LastSeen     string `json:"lastSeen"`
+	Packets      int    `json:"packets"`
+	RData        string `json:"rdata"`
+}
+
+func eventJSON(ev browse.Event, now time.Time) browseEventJSON {
+	s := &ev.Service
+	j := browseEventJSON{
+		Event: string(ev.Kind), Time: ev.At.UTC().Format(time.RFC3339Nano),
+		Name: mdns.EscapeText(s.Name), Instance: txt.EscapeUTF8([]byte(s.Instance)), Type: s.Type, Domain: s.Domain,
+		Host: mdns.EscapeText(s.Host), Port: s.Port, Addrs: []string{}, Cause: string(ev.Cause), Records: []recordJSON{},
+	}
+	for _, a := range s.Addrs {
+		j.Addrs = append(j.Addrs, a.String())
+	}
+	j.TXT = txtJSON{State: string(s.TXTState), RData: hex.EncodeToString(s.TXTRaw), Strings: []txtStrJSON{}, Findings: []txt.Finding{}}
+	if s.TXTState != browse.TXTMissing {
+		rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
+		j.TXT.Strings, j.TXT.Findings = rep.Strings, rep.Findings
+	}
+	for _, c := range ev.Changes {
+		j.Changes = append(j.Changes, changeJSON(c))
+	}
+	for _, r := range s.Records {
+		j.Records = append(j.Records, recordJSON{
+			Name: mdns.EscapeText(r.Name), Type: mdns.TypeString(r.Type), TTL: r.TTL, TTLRemaining: r.Remaining(now),
+			CacheFlush: r.CacheFlush, Src: r.Src.String(), Interface: r.IfName, Family: r.Family,
+			FirstSeen: r.FirstSeen.UTC().Format(time.RFC3339Nano), LastSeen: r.LastSeen.UTC().Format(time.RFC3339Nano),
+			Packets: r.Packets, RData: hex.EncodeToString(r.Data),
+		})
+	}
+	return j
+}
