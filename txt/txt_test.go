@@ -319,3 +319,25 @@ func FuzzTXT(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPairsRoundTrip: for every legal record built from pairs,
+// Parse(Encode(r)) == r (decode(encode(x)) == x).
+func FuzzPairsRoundTrip(f *testing.F) {
+	f.Add("key=value\nflag\nempty=\nbin=\x00\xff")
+	f.Add("")
+	f.Add("a=b=c\n=x\nlong=" + strings.Repeat("y", 250))
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := txt.FromPairs(strings.Split(s, "\n"))
+		if err != nil {
+			return // over-long pairs and bad hex are refused, not encoded
+		}
+		b, err := txt.Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := txt.Parse(b)
+		if err != nil || !back.Equal(r) {
+			t.Fatalf("Parse(Encode(%q)) = %q, %v", r.Strings, back.Strings, err)
+		}
+	})
+}

@@ -4,8 +4,11 @@ bonjourctl's lab tests. Prints "registered" when done (and "updated" after a
 TXT update), then waits for SIGTERM (unregisters: goodbye packets) or 60 s.
 
 usage: zc_publish.py NAME TYPE PORT ADDRESS TXT_HEX [--update-after S --update-hex HEX] [--ttl T]
+       TXT_HEX may be "props:" followed by a JSON object, passed to the
+       library as a properties dict (null: boolean key; "hex:..": bytes)
 """
 import argparse
+import json
 import signal
 import socket
 import threading
@@ -32,13 +35,24 @@ if a.ttl:
     kw = {"host_ttl": a.ttl, "other_ttl": a.ttl}
 
 
+def props(txt):
+    if not txt.startswith("props:"):
+        return bytes.fromhex(txt)
+    out = {}
+    for k, v in json.loads(txt[len("props:"):]).items():
+        if isinstance(v, str) and v.startswith("hex:"):
+            v = bytes.fromhex(v[4:])
+        out[k] = v
+    return out
+
+
 def info(txt_hex):
     return ServiceInfo(
         a.type,
         f"{a.name}.{a.type}",
         addresses=[socket.inet_aton(a.address)],
         port=a.port,
-        properties=bytes.fromhex(txt_hex),
+        properties=props(txt_hex),
         server=f"{a.name.lower().replace(' ', '-')}-zc.local.",
         **kw,
     )
