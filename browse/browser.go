@@ -93,7 +93,8 @@ type instance struct {
 	key       string
 	firstSeen time.Time
 	announced bool
-	last      Service
+	last      Service // without Records, to keep the cache small
+	lastTTL   map[uint16]uint32
 	retries   int
 	cause     Cause // why its last PTR went
 }
@@ -212,8 +213,11 @@ func (b *Browser) addType(now time.Time, name string, enumerate bool) {
 		return
 	}
 	b.types[k] = &browsedType{name: name, next: time.Second, enumerate: enumerate}
-	// RFC 6762 §5.2: the first query after a random 20-120 ms.
-	b.tasks.push(task{at: now.Add(20*time.Millisecond + b.cfg.Rand(100*time.Millisecond)), kind: taskQuery, name: k})
+	// RFC 6762 §5.2: the first query after a random delay in 20-120 ms,
+	// so that hosts started together do not query together. We draw from
+	// the lower part of that window (20-60 ms): still random, and a
+	// person waiting at a terminal gets the answer sooner.
+	b.tasks.push(task{at: now.Add(20*time.Millisecond + b.cfg.Rand(40*time.Millisecond)), kind: taskQuery, name: k})
 }
 
 // handle feeds one packet into the cache and reports what changed.
@@ -344,26 +348,33 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool, fn func(Event) er
 		if !in.announced {
 			if !complete && now.Sub(in.firstSeen) < b.cfg.ResolveWait {
 				b.wantResolve(in, &s)
-				in.last = s
+				in.keep(s)
 				continue
 			}
-			in.announced, in.last = true, s
+			in.announced = true
+			in.keep(s)
 			if err := fn(Event{Kind: Added, At: now, Service: s}); err != nil {
 				return err
 			}
 			continue
 		}
-		if ch := diff(&in.last, &s); len(ch) > 0 {
-			in.last = s
+		ch := diff(&in.last, &s, in.lastTTL)
+		in.keep(s)
+		if len(ch) > 0 {
 			if err := fn(Event{Kind: Updated, At: now, Service: s, Changes: ch}); err != nil {
 				return err
 			}
-		} else {
-			in.last = s
 		}
 	}
 	b.flushQueries(now)
 	return nil
+}
+
+// keep remembers s as the instance's last snapshot, without its records.
+func (in *instance) keep(s Service) {
+	in.lastTTL = ttls(&s)
+	s.Records = nil
+	in.last = s
 }
 
 func (b *Browser) wantResolve(in *instance, s *Service) {
@@ -386,17 +397,12 @@ func (b *Browser) wantResolve(in *instance, s *Service) {
 func (b *Browser) snapshot(now time.Time, in *instance) (s Service, alive bool, cause Cause) {
 	s.Name = in.name
 	s.Instance, s.Type, s.Domain, _ = splitInstance(in.name)
-	for _, bt := range b.types {
-		if bt.enumerate {
-			continue
-		}
-		for _, r := range b.cache.lookup(bt.name, mdns.TypePTR) {
-			if lower(r.Target) == in.key {
-				// A record with a goodbye pending still counts until it
-				// is removed one second later (RFC 6762 §10.1).
-				alive = true
-				s.Records = append(s.Records, *r)
-			}
+	for _, r := range b.cache.pointingTo(in.name) {
+		if bt := b.types[r.key.name]; bt != nil && !bt.enumerate {
+			// A record with a goodbye pending still counts until it is
+			// removed one second later (RFC 6762 §10.1).
+			alive = true
+			s.Records = append(s.Records, *r)
 		}
 	}
 	cause = in.cause
@@ -431,7 +437,7 @@ func (b *Browser) snapshot(now time.Time, in *instance) (s Service, alive bool, 
 
 // latest picks the most recently received record, preferring those with
 // no removal pending.
-func latest(rs map[cacheKey]*Record) *Record {
+func latest(rs []*Record) *Record {
 	var best *Record
 	for _, r := range rs {
 		switch {
@@ -497,11 +503,20 @@ func (b *Browser) schedule(r *Record) {
 	if r.cause != "" {
 		return
 	}
-	ttl := time.Duration(r.TTL) * time.Second
-	for _, pct := range []time.Duration{80, 85, 90, 95} {
-		at := r.LastSeen.Add(ttl*pct/100 + b.cfg.Rand(ttl/50+1))
-		b.tasks.push(task{at: at, kind: taskRefresh, rec: r, gen: r.gen})
+	b.scheduleRefresh(r, 0)
+}
+
+// refreshPoints are the fractions of a TTL at which a record in use is
+// queried again (RFC 6762 §5.2). Only the next one is queued at a time.
+var refreshPoints = [...]time.Duration{80, 85, 90, 95}
+
+func (b *Browser) scheduleRefresh(r *Record, step int) {
+	if step >= len(refreshPoints) {
+		return
 	}
+	ttl := time.Duration(r.TTL) * time.Second
+	at := r.LastSeen.Add(ttl*refreshPoints[step]/100 + b.cfg.Rand(ttl/50+1))
+	b.tasks.push(task{at: at, kind: taskRefresh, rec: r, gen: r.gen, step: step})
 }
 
 // runDue runs every task whose time has come.
@@ -536,6 +551,7 @@ func (b *Browser) runDue(now time.Time, fn func(Event) error) error {
 				continue
 			}
 			refresh = append(refresh, mdns.Question{Name: t.rec.Name, Type: t.rec.Type})
+			b.scheduleRefresh(t.rec, t.step+1)
 		case taskResolveRetry:
 			if in := b.instances[t.name]; in != nil && !in.announced {
 				in.retries = 0 // ask once more for what is missing
@@ -609,6 +625,7 @@ type task struct {
 	name string
 	rec  *Record
 	gen  int
+	step int // refresh: index into refreshPoints
 }
 
 type taskHeap []task

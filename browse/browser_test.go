@@ -177,9 +177,9 @@ func TestQuerySchedule(t *testing.T) {
 		time.Sleep(16 * time.Second)
 		synctest.Wait()
 		qs := f.queries()
-		// RFC 6762 §5.2: first after 20-120 ms (jitter fixed at 70 ms here),
-		// then 1, 2, 4, 8 s apart.
-		want := []time.Duration{70 * time.Millisecond, 1070 * time.Millisecond, 3070 * time.Millisecond, 7070 * time.Millisecond, 15070 * time.Millisecond}
+		// RFC 6762 §5.2: first after 20-120 ms (here 20 ms plus half of
+		// the 40 ms jitter window), then 1, 2, 4, 8 s apart.
+		want := []time.Duration{40 * time.Millisecond, 1040 * time.Millisecond, 3040 * time.Millisecond, 7040 * time.Millisecond, 15040 * time.Millisecond}
 		if len(qs) != len(want) {
 			t.Fatalf("%d queries in 16 s, want %d", len(qs), len(want))
 		}

@@ -2,6 +2,7 @@ package browse
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,13 +73,14 @@ type nameType struct {
 // class and data; bounded, evicting the record closest to expiry.
 type cache struct {
 	recs    map[cacheKey]*Record
-	byName  map[nameType]map[cacheKey]*Record
+	byName  map[nameType][]*Record
+	ptrTo   map[string][]*Record // PTR records by lower-cased target
 	max     int
 	evicted uint64
 }
 
 func newCache(max int) *cache {
-	return &cache{recs: map[cacheKey]*Record{}, byName: map[nameType]map[cacheKey]*Record{}, max: max}
+	return &cache{recs: map[cacheKey]*Record{}, byName: map[nameType][]*Record{}, ptrTo: map[string][]*Record{}, max: max}
 }
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -114,10 +116,10 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 		rec = &Record{key: k, FirstSeen: now, Name: r.Name, Type: r.Type, Class: r.Class}
 		c.recs[k] = rec
 		nt := nameType{k.name, k.rrtype}
-		if c.byName[nt] == nil {
-			c.byName[nt] = map[cacheKey]*Record{}
+		c.byName[nt] = append(c.byName[nt], rec)
+		if r.Type == mdns.TypePTR {
+			c.ptrTo[k.rdata] = append(c.ptrTo[k.rdata], rec)
 		}
-		c.byName[nt][k] = rec
 	}
 	rec.CacheFlush, rec.TTL = r.CacheFlush, r.TTL
 	rec.Src, rec.IfIndex, rec.IfName, rec.Family = p.Src, p.IfIndex, p.IfName, p.Family()
@@ -141,8 +143,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 	if r.CacheFlush {
 		// RFC 6762 §10.2: other members of this RRset on this interface
 		// received more than one second ago go in one second.
-		for ok, other := range c.byName[nameType{k.name, k.rrtype}] {
-			if other == rec || ok.ifIndex != k.ifIndex || ok.class != k.class || other.cause != "" {
+		for _, other := range c.byName[nameType{k.name, k.rrtype}] {
+			if other == rec || other.key.ifIndex != k.ifIndex || other.key.class != k.class || other.cause != "" {
 				continue
 			}
 			if now.Sub(other.LastSeen) > time.Second {
@@ -172,16 +174,34 @@ func (c *cache) evictOne() *Record {
 
 func (c *cache) remove(r *Record) {
 	delete(c.recs, r.key)
-	nt := nameType{r.key.name, r.key.rrtype}
-	if m := c.byName[nt]; m != nil {
-		delete(m, r.key)
-		if len(m) == 0 {
-			delete(c.byName, nt)
+	if r.key.rrtype == mdns.TypePTR {
+		if rs := without(c.ptrTo[r.key.rdata], r); len(rs) > 0 {
+			c.ptrTo[r.key.rdata] = rs
+		} else {
+			delete(c.ptrTo, r.key.rdata)
 		}
+	}
+	nt := nameType{r.key.name, r.key.rrtype}
+	if rs := without(c.byName[nt], r); len(rs) > 0 {
+		c.byName[nt] = rs
+	} else {
+		delete(c.byName, nt)
 	}
 }
 
+func without(rs []*Record, r *Record) []*Record {
+	if i := slices.Index(rs, r); i >= 0 {
+		rs[i] = rs[len(rs)-1]
+		rs[len(rs)-1] = nil
+		rs = rs[:len(rs)-1]
+	}
+	return rs
+}
+
+// pointingTo returns the PTR records whose target is name.
+func (c *cache) pointingTo(name string) []*Record { return c.ptrTo[lower(name)] }
+
 // lookup returns the live records for a name and type, on every interface.
-func (c *cache) lookup(name string, rrtype uint16) map[cacheKey]*Record {
+func (c *cache) lookup(name string, rrtype uint16) []*Record {
 	return c.byName[nameType{lower(name), rrtype}]
 }

@@ -62,7 +62,7 @@ type Event struct {
 	At      time.Time
 	Service Service
 	Changes []Change // Updated only
-	Cause   Cause    // Removed only
+	Cause   Cause    // Removed only; the Service is then the last snapshot, without Records
 }
 
 // splitInstance splits "Inst\ Name._p2p._tcp.local." into its unescaped
@@ -110,8 +110,9 @@ func (s *Service) TXTSummary() string {
 	return fmt.Sprintf("%s (%d string%s, %d bytes)", strings.Join(parts, " "), n, plural, len(s.TXTRaw))
 }
 
-// diff compares two snapshots of one instance.
-func diff(old, new *Service) []Change {
+// diff compares two snapshots of one instance; ot holds the old record
+// TTLs by type (the old snapshot's Records are not kept).
+func diff(old, new *Service, ot map[uint16]uint32) []Change {
 	var out []Change
 	if old.TXTState != new.TXTState || !bytes.Equal(old.TXTRaw, new.TXTRaw) {
 		out = append(out, Change{"txt", old.TXTSummary(), new.TXTSummary()})
@@ -125,7 +126,7 @@ func diff(old, new *Service) []Change {
 	if !slices.Equal(old.Addrs, new.Addrs) {
 		out = append(out, Change{"addrs", addrList(old.Addrs), addrList(new.Addrs)})
 	}
-	ot, nt := ttls(old), ttls(new)
+	nt := ttls(new)
 	for _, typ := range []uint16{mdns.TypePTR, mdns.TypeSRV, mdns.TypeTXT, mdns.TypeA, mdns.TypeAAAA} {
 		if ot[typ] != nt[typ] && ot[typ] != 0 && nt[typ] != 0 {
 			out = append(out, Change{"ttl." + mdns.TypeString(typ), fmt.Sprint(ot[typ]), fmt.Sprint(nt[typ])})

@@ -232,12 +232,6 @@ func (c *Conn) setup6(pc net.PacketConn, join bool) error {
 	return nil
 }
 
-func setRecvBuffer(pc net.PacketConn) {
-	if u, ok := pc.(*net.UDPConn); ok {
-		_ = u.SetReadBuffer(4 << 20)
-	}
-}
-
 // Interfaces returns the interfaces the Conn joined.
 func (c *Conn) Interfaces() []net.Interface { return c.ifaces }
 

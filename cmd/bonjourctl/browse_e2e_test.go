@@ -75,7 +75,7 @@ func TestBrowseAvahiOnce(t *testing.T) {
 	lab := netlab.New(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	startAvahi(t, ctx, lab.Host(2), "avahi-h2", map[string]string{"node": avahiNode})
+	lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "avahi-h2", Services: map[string]string{"node": avahiNode}})
 	time.Sleep(1500 * time.Millisecond) // probing and announcing
 	out, err := lab.Host(1).Command(ctx, bin, "browse", "--json", "--once", "-i", "eth0", "_p2p._tcp").Output()
 	if err != nil {

@@ -187,47 +187,6 @@ func TestCaptureSeesZeroconfTXT(t *testing.T) {
 	}
 }
 
-// startAvahi runs avahi-daemon (no D-Bus) in host h with the given static
-// service files, in a private mount namespace so that its /etc/avahi and
-// /run/avahi-daemon are the test's own. It is stopped when the test ends.
-func startAvahi(t *testing.T, ctx context.Context, h *netlab.Host, hostName string, services map[string]string) {
-	t.Helper()
-	avahi := netlab.LookPath(t, "avahi-daemon")
-	dir := t.TempDir()
-	etc := filepath.Join(dir, "etc")
-	runDir := filepath.Join(dir, "run")
-	for _, d := range []string{filepath.Join(etc, "services"), runDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := "[server]\nhost-name=" + hostName + "\nuse-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=no\n" +
-		"ratelimit-interval-usec=1000000\nratelimit-burst=1000\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
-	if err := os.WriteFile(filepath.Join(etc, "avahi-daemon.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range services {
-		if err := os.WriteFile(filepath.Join(etc, "services", name+".service"), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	script := fmt.Sprintf(`mkdir -p /etc/avahi /run/avahi-daemon && mount --bind %s /etc/avahi && mount --bind %s /run/avahi-daemon && exec %s --no-chroot --no-drop-root --no-rlimits --no-proc-title`, etc, runDir, avahi)
-	d := h.Command(ctx, "sh", "-c", script)
-	var dlog strings.Builder
-	d.Stderr, d.Stdout = &dlog, &dlog
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-d.Process.Pid, syscall.SIGTERM)
-		_ = d.Wait()
-		if t.Failed() {
-			t.Logf("avahi-daemon log:\n%s", dlog.String())
-		}
-	})
-	time.Sleep(200 * time.Millisecond) // let it bind 5353 first
-}
-
 const avahiNode = `<?xml version="1.0" standalone='no'?><!DOCTYPE service-group SYSTEM "avahi-service.dtd">
 <service-group><name>Avahi Node</name><service><type>_p2p._tcp</type><port>4001</port>
 <txt-record>key=value</txt-record><txt-record>flag</txt-record><txt-record value-format="binary-hex">bin=00017f80</txt-record></service></service-group>`
@@ -238,7 +197,7 @@ func TestCaptureBesideAvahi(t *testing.T) {
 	lab := netlab.New(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	startAvahi(t, ctx, lab.Host(1), "lab-avahi", map[string]string{"node": avahiNode})
+	lab.Host(1).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "lab-avahi", Services: map[string]string{"node": avahiNode}})
 	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--type", "_p2p._tcp", "--duration", "6s")
 	var capErr strings.Builder
 	capCmd.Stderr = &capErr

@@ -27,10 +27,10 @@ func TestTXTPeersAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startAvahi(t, ctx, lab.Host(2), "avahi-h2", map[string]string{"pairs": `<?xml version="1.0" standalone='no'?><!DOCTYPE service-group SYSTEM "avahi-service.dtd">
+	lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "avahi-h2", Services: map[string]string{"pairs": `<?xml version="1.0" standalone='no'?><!DOCTYPE service-group SYSTEM "avahi-service.dtd">
 <service-group><name>Avahi Pairs</name><service><type>_p2p._tcp</type><port>4001</port>
 <txt-record>txtvers=1</txt-record><txt-record>key=value</txt-record><txt-record>flag</txt-record><txt-record>empty=</txt-record>
-<txt-record value-format="binary-hex">bin=00017f80ff</txt-record><txt-record>path=/a=b</txt-record></service></service-group>`})
+<txt-record value-format="binary-hex">bin=00017f80ff</txt-record><txt-record>path=/a=b</txt-record></service></service-group>`}})
 	pub := lab.Host(3).Command(ctx, py, "testdata/zc_publish.py", "Zeroconf Pairs", "_p2p._tcp.local.", "4002", "10.88.0.3",
 		`props:{"txtvers": "1", "key": "value", "flag": null, "empty": "", "bin": "hex:00017f80ff", "path": "/a=b"}`)
 	out := startLines(t, pub)

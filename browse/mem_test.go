@@ -1,0 +1,58 @@
+package browse_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/bonjourctl/bonjourctl/browse"
+)
+
+// BenchmarkInstances feeds 10,000 announced instances through the engine
+// and reports the live heap per instance once all were added.
+func BenchmarkInstances(b *testing.B) {
+	const n = 10000
+	pkts := make([][]dns.RR, n)
+	for i := range pkts {
+		inst := fmt.Sprintf("node-%05d._p2p._tcp.local.", i)
+		host := fmt.Sprintf("host-%05d.local.", i)
+		pkts[i] = []dns.RR{
+			rr("_p2p._tcp.local. 4500 IN PTR " + inst),
+			flush(rr(inst + " 120 IN SRV 0 0 4001 " + host)),
+			txtRR(inst, 4500, true, []byte(fmt.Sprintf("\x09key=value\x08id=%05d", i))),
+			flush(rr(fmt.Sprintf("%s 120 IN A 10.88.%d.%d", host, i>>8, i&0xff))),
+		}
+	}
+	for it := 0; it < b.N; it++ {
+		f := newFakeNet()
+		br := browse.New(f, browse.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		added := 0
+		all := make(chan struct{})
+		done := make(chan error)
+		go func() {
+			done <- br.Run(ctx, []string{"_p2p._tcp"}, func(e browse.Event) error {
+				if e.Kind == browse.Added {
+					added++
+					if added == n {
+						close(all)
+					}
+				}
+				return nil
+			})
+		}()
+		for _, p := range pkts {
+			f.in <- response(p[:1], p[1:]...)
+		}
+		<-all
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/n, "heapB/instance")
+		cancel()
+		<-done
+	}
+}
