@@ -98,7 +98,9 @@ func TestColdBrowse(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	const runs = 7
 	var bj, bjqu, av, zc []time.Duration
-	added := func(l string) bool { return strings.Contains(l, `"event":"added"`) && strings.Contains(l, `"state":"present"`) }
+	added := func(l string) bool {
+		return strings.Contains(l, `"event":"added"`) && strings.Contains(l, `"state":"present"`)
+	}
 	for i := 0; i < runs; i++ {
 		bj = append(bj, timeToLine(t, lab.Host(1).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp"), 10*time.Second, added))
 		time.Sleep(1500 * time.Millisecond) // avahi multicasts a record at most once a second
