@@ -136,7 +136,7 @@ func answers(m *mdns.Message, name string, typ uint16) []*mdns.Record {
 	for _, sec := range [][]mdns.Record{m.Answers, m.Additional} {
 		for i := range sec {
 			r := &sec[i]
-			if strings.EqualFold(r.Name, name) && (typ == mdns.TypeANY || r.Type == typ) {
+			if strings.EqualFold(r.Name, name) && (typ == mdns.TypeANY || r.Type == typ || r.Type == mdns.TypeNSEC) {
 				out = append(out, r)
 			}
 		}
@@ -301,6 +301,9 @@ func resolveRun(ctx context.Context, o *resolveOptions) error {
 		}
 		out.Packets = append(out.Packets, dump.JSON(dump.Decode(p, 0)))
 		for _, r := range hits {
+			if r.Type == mdns.TypeNSEC {
+				continue // negative answers: shown by query, not needed here
+			}
 			where := fmt.Sprintf("from %s on %s (IP TTL %d), %s, TTL %d, cache-flush %v", p.Src, p.IfName, p.HopLimit, p.Received.In(o.Loc).Format("15:04:05.000"), r.TTL, r.CacheFlush)
 			switch r.Type {
 			case mdns.TypeSRV:

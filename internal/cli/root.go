@@ -138,6 +138,7 @@ their exact bytes, decoded and linted.`,
 		newCmdBrowse(f, g, nil),
 		newCmdResolve(f, g),
 		newCmdQuery(f, g),
+		newCmdAdvertise(f, g),
 	)
 	return root
 }

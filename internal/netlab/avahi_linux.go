@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,8 +29,27 @@ type Avahi struct {
 	BusAddress string
 	daemon     *exec.Cmd
 	bus        *exec.Cmd
-	log        *strings.Builder
+	log        *lockedBuffer
 	stopped    bool
+}
+
+// lockedBuffer is a log written by the daemons' output copiers while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // StartAvahi runs avahi-daemon in h, in a private mount namespace so that
@@ -48,7 +68,7 @@ func (h *Host) StartAvahi(t testing.TB, ctx context.Context, cfg AvahiConfig) *A
 			t.Fatal(err)
 		}
 	}
-	a := &Avahi{log: &strings.Builder{}}
+	a := &Avahi{log: &lockedBuffer{}}
 	var env []string
 	if cfg.DBus {
 		LookPath(t, "dbus-daemon")
