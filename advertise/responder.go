@@ -97,7 +97,6 @@ type mcKey struct {
 
 type pendingResponse struct {
 	at     time.Time
-	v6     bool
 	answer []dns.RR
 	extra  []dns.RR
 	ev     Event

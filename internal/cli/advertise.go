@@ -496,4 +496,3 @@ func advertiseGrandcat(ctx context.Context, o *advertiseOptions, svc advertise.S
 	}
 	return ctx.Err()
 }
-

@@ -195,3 +195,10 @@ func run(args ...string) ([]byte, error) {
 
 // hostName returns the namespace name for host i of lab id.
 func hostName(id string, i int) string { return fmt.Sprintf("%s-h%d", id, i) }
+
+// OnSwitch returns a command that runs in the switch namespace, where br0
+// sees every host's packets (for tshark).
+func (l *Lab) OnSwitch(ctx context.Context, name string, args ...string) *exec.Cmd {
+	h := &Host{NS: l.Switch, lab: l}
+	return h.Command(ctx, name, args...)
+}

@@ -55,3 +55,8 @@ func (h *Host) Func(ctx context.Context, name string, args ...string) *exec.Cmd 
 func (h *Host) Exec(ctx context.Context, name string, args ...string) (string, error) {
 	return "", errUnsupported
 }
+
+// OnSwitch is unavailable outside Linux.
+func (l *Lab) OnSwitch(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, name, args...)
+}

@@ -1,0 +1,308 @@
+package advertise_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/bonjourctl/bonjourctl/advertise"
+	"github.com/bonjourctl/bonjourctl/mdns"
+)
+
+type sent struct {
+	at  time.Time
+	dst netip.AddrPort
+	msg *mdns.Message
+}
+
+// fakeNet is an in-memory Transport (IPv4 only, one interface).
+type fakeNet struct {
+	in   chan mdns.Packet
+	mu   sync.Mutex
+	sent []sent
+}
+
+func (f *fakeNet) Recv(ctx context.Context) (mdns.Packet, error) {
+	select {
+	case p := <-f.in:
+		return p, nil
+	case <-ctx.Done():
+		return mdns.Packet{}, ctx.Err()
+	}
+}
+
+func (f *fakeNet) SendTo(b []byte, ifIndex int, dst netip.AddrPort) error {
+	m, err := mdns.Parse(b)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.sent = append(f.sent, sent{time.Now(), dst, m})
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeNet) Interfaces() []net.Interface {
+	return []net.Interface{{Index: 2, Name: "eth0", Flags: net.FlagUp | net.FlagMulticast}}
+}
+func (f *fakeNet) IPv4() bool { return true }
+func (f *fakeNet) IPv6() bool { return false }
+
+func (f *fakeNet) take() []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.sent
+	f.sent = nil
+	return s
+}
+
+const inst = `Node\ 1._p2p._tcp.local.`
+
+func start(t *testing.T, svc advertise.Service, faults advertise.Faults, body func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event)) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{in: make(chan mdns.Packet, 16)}
+		r := advertise.New(f, svc, advertise.Config{
+			Faults:         faults,
+			Rand:           func(n time.Duration) time.Duration { return n / 2 },
+			InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.88.0.1")} },
+		})
+		var mu sync.Mutex
+		var evs []advertise.Event
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		t0 := time.Now()
+		go func() {
+			done <- r.Run(ctx, func(e advertise.Event) error { mu.Lock(); evs = append(evs, e); mu.Unlock(); return nil })
+		}()
+		body(ctx, f, t0, func() []advertise.Event { mu.Lock(); defer mu.Unlock(); return append([]advertise.Event(nil), evs...) })
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v", err)
+		}
+	})
+}
+
+var node = advertise.Service{Instance: "Node 1", Type: "_p2p._tcp", Port: 4001, Host: "h1.local."}
+
+func TestProbeAnnounceGoodbye(t *testing.T) {
+	svc := node
+	svc.TXT = nil // the legal empty TXT: byte 00
+	var goodbye []sent
+	start(t, svc, advertise.Faults{}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		got := f.take()
+		if len(got) != 5 {
+			t.Fatalf("%d packets in 3 s, want 3 probes and 2 announcements", len(got))
+		}
+		// Probes: after 125 ms (half the 0-250 ms window), then 250 ms apart.
+		for i, want := range []time.Duration{125, 375, 625} {
+			p := got[i]
+			if d := p.at.Sub(t0); d != want*time.Millisecond {
+				t.Errorf("probe %d at %v, want %v", i, d, want*time.Millisecond)
+			}
+			m := p.msg
+			if m.Response() || m.Authoritative() || m.ID != 0 || len(m.Questions) != 2 {
+				t.Fatalf("probe %d header/questions wrong: %+v", i, m)
+			}
+			q := m.Questions[0]
+			if q.Name != inst || q.Type != dns.TypeANY || !q.QU {
+				t.Errorf("probe %d question = %+v, want %s ANY QU", i, q, inst)
+			}
+			if len(m.Authority) != 3 {
+				t.Errorf("probe %d: %d authority records, want SRV, TXT, A", i, len(m.Authority))
+			}
+			for _, a := range m.Authority {
+				if a.CacheFlush {
+					t.Errorf("probe %d: %s %s in authority has the cache-flush bit", i, a.Name, mdns.TypeString(a.Type))
+				}
+			}
+		}
+		// Announcements: right after probing, then 1 s later.
+		if d := got[4].at.Sub(got[3].at); d != time.Second {
+			t.Errorf("announcements %v apart, want 1s", d)
+		}
+		for _, p := range got[3:] {
+			m := p.msg
+			if !m.Response() || !m.Authoritative() || m.ID != 0 || len(m.Questions) != 0 {
+				t.Errorf("announcement header: %+v", m)
+			}
+			for _, r := range m.Answers {
+				shared := r.Type == dns.TypePTR
+				if r.CacheFlush == shared {
+					t.Errorf("%s %s: cache-flush %v", r.Name, mdns.TypeString(r.Type), r.CacheFlush)
+				}
+				want := map[uint16]uint32{dns.TypePTR: 4500, dns.TypeTXT: 4500, dns.TypeSRV: 120, dns.TypeA: 120}[r.Type]
+				if r.TTL != want {
+					t.Errorf("%s TTL %d, want %d", mdns.TypeString(r.Type), r.TTL, want)
+				}
+				if r.Type == dns.TypeTXT && string(r.Data) != "\x00" {
+					t.Errorf("empty TXT on the wire as %x, want 00", r.Data)
+				}
+			}
+		}
+	})
+	_ = goodbye
+}
+
+func TestGoodbyeSkipsServicesPTR(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{in: make(chan mdns.Packet, 16)}
+		r := advertise.New(f, node, advertise.Config{Rand: func(time.Duration) time.Duration { return 0 },
+			InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.88.0.1")} }})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- r.Run(ctx, func(advertise.Event) error { return nil }) }()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		f.take()
+		cancel()
+		<-done
+		got := f.take()
+		if len(got) != 1 {
+			t.Fatalf("%d packets on stop, want one goodbye", len(got))
+		}
+		for _, rec := range got[0].msg.Answers {
+			if rec.TTL != 0 {
+				t.Errorf("goodbye %s %s with TTL %d", rec.Name, mdns.TypeString(rec.Type), rec.TTL)
+			}
+			if rec.Name == "_services._dns-sd._udp.local." {
+				t.Error("goodbye for the _services._dns-sd._udp PTR")
+			}
+		}
+	})
+}
+
+func query(src string, id uint16, known []dns.RR, qs ...dns.Question) mdns.Packet {
+	m := new(dns.Msg)
+	m.Id = id
+	m.Question = qs
+	m.Answer = known
+	b, _ := m.Pack()
+	return mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort(src), HopLimit: 255, Raw: b}
+}
+
+func types(rs []mdns.Record) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, mdns.TypeString(r.Type))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestAnswers(t *testing.T) {
+	start(t, node, advertise.Faults{}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+		time.Sleep(3 * time.Second) // probed and announced; 1 s rate limit passed
+		f.take()
+
+		// A shared PTR answer waits 20-120 ms (here 70) and brings SRV, TXT
+		// and A as additional records.
+		f.in <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		synctest.Wait()
+		asked := time.Now()
+		if len(f.take()) != 0 {
+			t.Error("shared answer sent at once")
+		}
+		time.Sleep(200 * time.Millisecond)
+		got := f.take()
+		if len(got) != 1 || got[0].at.Sub(asked) != 70*time.Millisecond || got[0].dst.Addr() != mdns.GroupV4 {
+			t.Fatalf("PTR answer: %d packets, %+v", len(got), got)
+		}
+		if a, x := types(got[0].msg.Answers), types(got[0].msg.Additional); a != "PTR" || x != "SRV TXT A" {
+			t.Errorf("PTR answer %q, additional %q", a, x)
+		}
+
+		// Unique records go at once; known answers are suppressed.
+		time.Sleep(1100 * time.Millisecond)
+		known := []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 100}, Port: 4001, Target: "h1.local."}}
+		f.in <- query("10.88.0.9:5353", 0, known, dns.Question{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		synctest.Wait()
+		got = f.take()
+		if len(got) != 1 || types(got[0].msg.Answers) != "TXT" {
+			t.Fatalf("SRV+TXT with SRV known: %+v", got)
+		}
+
+		// QU: unicast to the asker.
+		time.Sleep(1100 * time.Millisecond)
+		f.in <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "h1.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET | 1<<15})
+		synctest.Wait()
+		got = f.take()
+		if len(got) != 1 || got[0].dst != netip.MustParseAddrPort("10.88.0.9:5353") || types(got[0].msg.Answers) != "A" {
+			t.Fatalf("QU A: %+v", got)
+		}
+
+		// Legacy unicast: to the source port, ID and question echoed, no
+		// cache-flush, TTL at most 10.
+		f.in <- query("10.88.0.9:40000", 4242, nil, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		synctest.Wait()
+		got = f.take()
+		if len(got) != 1 {
+			t.Fatalf("legacy: %d packets", len(got))
+		}
+		m := got[0].msg
+		if got[0].dst.Port() != 40000 || m.ID != 4242 || len(m.Questions) != 1 || m.Answers[0].CacheFlush || m.Answers[0].TTL > 10 {
+			t.Errorf("legacy reply to %v: id %d, %d questions, flush %v, ttl %d", got[0].dst, m.ID, len(m.Questions), m.Answers[0].CacheFlush, m.Answers[0].TTL)
+		}
+
+		// A type the instance does not have: NSEC listing TXT and SRV.
+		time.Sleep(1100 * time.Millisecond)
+		f.in <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: inst, Qtype: dns.TypeAAAA, Qclass: dns.ClassINET})
+		synctest.Wait()
+		got = f.take()
+		if len(got) != 1 || types(got[0].msg.Answers) != "NSEC" {
+			t.Fatalf("AAAA on the instance: %+v", got)
+		}
+	})
+}
+
+func TestConflictRenames(t *testing.T) {
+	start(t, node, advertise.Faults{}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+		time.Sleep(200 * time.Millisecond) // first probe out
+		// Another host already owns the name with other data.
+		m := new(dns.Msg)
+		m.Response, m.Authoritative = true, true
+		m.Answer = []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | 1<<15, Ttl: 120}, Port: 9999, Target: "other.local."}}
+		b, _ := m.Pack()
+		f.in <- mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		var kinds []string
+		for _, e := range events() {
+			kinds = append(kinds, string(e.Kind))
+		}
+		if !strings.HasPrefix(strings.Join(kinds, " "), "probing conflict renamed probing announced announced") {
+			t.Errorf("events %v", kinds)
+		}
+		last := f.take()
+		ann := last[len(last)-1].msg
+		if tgt, _ := ann.Answers[0].Target(); tgt != `Node\ 1\ \(2\)._p2p._tcp.local.` {
+			t.Errorf("announced PTR -> %s, want Node 1 (2)", ann.Answers[0].RDataText())
+		}
+	})
+}
+
+func TestFaults(t *testing.T) {
+	start(t, node, advertise.Faults{ZeroLengthTXT: true, NoProbe: true, NoCacheFlush: true, FlushShared: true}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+		synctest.Wait()
+		got := f.take()
+		if len(got) != 1 || !got[0].msg.Response() {
+			t.Fatalf("no-probe: first packet should be an announcement at once, got %d", len(got))
+		}
+		for _, r := range got[0].msg.Answers {
+			if r.Type == dns.TypeTXT && len(r.Data) != 0 {
+				t.Errorf("zero-length-txt: TXT is %x", r.Data)
+			}
+			if (r.Type == dns.TypePTR) != r.CacheFlush {
+				t.Errorf("%s: cache-flush %v with no-cache-flush + flush-shared", mdns.TypeString(r.Type), r.CacheFlush)
+			}
+		}
+	})
+}
