@@ -1,0 +1,107 @@
+//go:build linux
+
+package lab
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bonjourctl/bonjourctl/internal/netlab"
+)
+
+// TestAdvertiseToVisible: publisher start until a browser already running
+// on another host has the instance resolved (python3-zeroconf browser on
+// host 1). Publishers on host 2: bonjourctl advertise, avahi-publish -s
+// (its daemon already running) and python3-zeroconf. Then goodbye to
+// removal as seen by avahi-browse and python3-zeroconf.
+func TestAdvertiseToVisible(t *testing.T) {
+	lab := netlab.New(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	zb := lab.Host(1).Command(ctx, "/usr/bin/python3", "../../cmd/bonjourctl/testdata/zc_browse.py", "_p2p._tcp.local.", "10.88.0.1")
+	zl := startLines(t, zb)
+	waitFor(t, zl, 20*time.Second, "ready")
+	av3 := lab.Host(3).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "watcher", DBus: true})
+	ab := lab.Host(3).Command(ctx, "avahi-browse", "-p", "_p2p._tcp")
+	ab.Env = append(ab.Env, "DBUS_SYSTEM_BUS_ADDRESS="+av3.BusAddress)
+	al := startLines(t, ab)
+	av2 := lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "publisher", DBus: true})
+	time.Sleep(2 * time.Second)
+
+	type publisher struct {
+		name string
+		cmd  func(inst string) []string
+		env  []string
+	}
+	pubs := []publisher{
+		{"bonjourctl advertise", func(inst string) []string {
+			return []string{bin, "advertise", inst, "_p2p._tcp", "4001", "-i", "eth0", "-4", "--host", "bjpub", "--txt", "key=value"}
+		}, nil},
+		{"avahi-publish -s", func(inst string) []string {
+			return []string{"avahi-publish", "-s", inst, "_p2p._tcp", "4001", "key=value"}
+		}, []string{"DBUS_SYSTEM_BUS_ADDRESS=" + av2.BusAddress}},
+		{"python3-zeroconf", func(inst string) []string {
+			return []string{"/usr/bin/python3", "../../cmd/bonjourctl/testdata/zc_publish.py", inst, "_p2p._tcp.local.", "4001", "10.88.0.2", "096b65793d76616c7565"}
+		}, nil},
+	}
+	const runs = 5
+	var table strings.Builder
+	table.WriteString("| publisher | advertise-to-visible (median) | runs | goodbye -> avahi-browse removal | goodbye -> python3-zeroconf removal |\n|---|---|---|---|---|\n")
+	for _, p := range pubs {
+		var vis, byeAv, byeZc []time.Duration
+		for i := 0; i < runs; i++ {
+			inst := fmt.Sprintf("%s %d", strings.Fields(p.name)[0], i)
+			args := p.cmd(inst)
+			cmd := lab.Host(2).Command(ctx, args[0], args[1:]...)
+			cmd.Env = append(cmd.Env, p.env...)
+			cmd.Stdout, cmd.Stderr = nil, nil
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, zl, 10*time.Second, "resolved "+inst+"._p2p._tcp.local.")
+			vis = append(vis, time.Since(start))
+			waitFor(t, al, 5*time.Second, "+;eth0;IPv4;"+strings.ReplaceAll(inst, " ", `\032`))
+			time.Sleep(1500 * time.Millisecond)
+			bye := time.Now()
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			gotAv := make(chan time.Duration, 1)
+			go func() {
+				if seen(al, 5*time.Second, "-;eth0;IPv4;"+strings.ReplaceAll(inst, " ", `\032`)) {
+					gotAv <- time.Since(bye)
+				} else {
+					gotAv <- -1
+				}
+			}()
+			waitFor(t, zl, 5*time.Second, "removed "+inst+"._p2p._tcp.local.")
+			byeZc = append(byeZc, time.Since(bye))
+			byeAv = append(byeAv, <-gotAv)
+			_ = cmd.Wait()
+			time.Sleep(500 * time.Millisecond)
+		}
+		fmt.Fprintf(&table, "| %s | %s | %v | %s | %s |\n", p.name, ms(median(vis)), vis, ms(median(byeAv)), ms(median(byeZc)))
+	}
+	t.Logf("\nadvertise-to-visible (python3-zeroconf browser already running on another host), %d runs:\n%s", runs, table.String())
+}
+
+// seen is waitFor without failing: for use off the test goroutine.
+func seen(ch <-chan string, d time.Duration, what string) bool {
+	deadline := time.After(d)
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				return false
+			}
+			if strings.Contains(l, what) {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
