@@ -139,6 +139,7 @@ their exact bytes, decoded and linted.`,
 		newCmdResolve(f, g),
 		newCmdQuery(f, g),
 		newCmdAdvertise(f, g),
+		newCmdTUI(f, g),
 	)
 	return root
 }
