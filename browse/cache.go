@@ -1,6 +1,7 @@
 package browse
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -125,7 +126,11 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 	rec.Src, rec.IfIndex, rec.IfName, rec.Family = p.Src, p.IfIndex, p.IfName, p.Family()
 	rec.LastSeen = now
 	rec.Packets++
-	rec.Data = append(rec.Data[:0], r.Data...)
+	if !bytes.Equal(rec.Data, r.Data) || rec.Data == nil {
+		// A new slice, never written again: events and snapshots share
+		// it safely with whoever consumes them.
+		rec.Data = append(make([]byte, 0, len(r.Data)), r.Data...)
+	}
 	rec.expires, rec.cause = now.Add(time.Duration(r.TTL)*time.Second), ""
 	rec.gen++
 	if t, ok := r.Target(); ok {

@@ -36,7 +36,7 @@ type Service struct {
 	Addrs    []netip.Addr // IPv6 link-local with zone
 	TXTState TXTState
 	TXT      txt.Record // meaningful when TXTState is present or empty
-	TXTRaw   []byte     // the RDATA exactly as received
+	TXTRaw   []byte     // the RDATA exactly as received (shared: do not modify)
 	Records  []Record   // PTR, SRV, TXT, A and AAAA records with provenance
 }
 

@@ -140,6 +140,7 @@ their exact bytes, decoded and linted.`,
 		newCmdQuery(f, g),
 		newCmdAdvertise(f, g),
 		newCmdTUI(f, g),
+		newCmdCheck(f, g),
 	)
 	return root
 }

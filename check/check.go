@@ -1,0 +1,461 @@
+// Package check judges live mDNS responders against RFC 6762 and RFC 6763
+// from the packets they send: header bits, IP TTL, cache-flush use, TTLs,
+// TXT rules, names, additional records, probing and announcing, repeated
+// multicasts, answer delays and legacy unicast replies. It is a pure state
+// machine fed packets in order; every finding names the responder, the
+// rule, its section and the evidence (packet times).
+package check
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/txt"
+)
+
+// Level ranks a finding.
+type Level string
+
+const (
+	Pass Level = "pass"
+	Warn Level = "warn"
+	Fail Level = "fail"
+)
+
+// Finding is one verdict on one responder.
+type Finding struct {
+	Level     Level       `json:"level"`
+	Rule      string      `json:"rule"`      // stable code, e.g. "aa-in-query"
+	Section   string      `json:"section"`   // e.g. "RFC 6762 §18.4"
+	Responder string      `json:"responder"` // source address (and host name when known)
+	Message   string      `json:"message"`
+	Evidence  []time.Time `json:"evidence"` // times of the packets that show it
+}
+
+type respKey struct {
+	src  netip.Addr
+	name string
+	typ  uint16
+}
+
+type probeKey struct {
+	src  netip.Addr
+	name string
+}
+
+// Checker accumulates findings.
+type Checker struct {
+	findings map[string]*Finding // by rule + responder (+ detail)
+	order    []string
+	hosts    map[netip.Addr]string
+	lastMC   map[respKey]time.Time
+	probes   map[probeKey][]time.Time
+	queried  map[string]time.Time // lower name -> last query time (any querier)
+	seenOK   map[string]bool      // rule+responder that passed
+	filter   func(name string) bool
+	goodbye  map[string]bool       // lower names seen with TTL 0
+	lastSeen map[string]time.Time  // lower names: last response carrying them
+	owner    map[string]netip.Addr // lower names: who sent them
+	probeAt  time.Time             // last probe seen on the link (any querier)
+	queryAt  time.Time             // last query seen on the link (any querier)
+	annMC    map[respKey]time.Time // last unsolicited multicast of a record
+	ptrAns   map[netip.Addr]int    // answers to PTR questions, per responder
+	ptrAdd   map[netip.Addr]int    // ... of which carried SRV/TXT
+	ptrFirst map[netip.Addr]time.Time
+}
+
+// New returns a Checker. With filter set, only records and questions whose
+// name it accepts are judged (a type or an instance).
+func New(filter func(name string) bool) *Checker {
+	return &Checker{findings: map[string]*Finding{}, hosts: map[netip.Addr]string{}, lastMC: map[respKey]time.Time{},
+		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, seenOK: map[string]bool{}, filter: filter,
+		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{},
+		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}}
+}
+
+func (c *Checker) responder(a netip.Addr) string {
+	if h := c.hosts[a.WithZone("")]; h != "" {
+		return a.String() + " (" + h + ")"
+	}
+	return a.String()
+}
+
+func (c *Checker) add(level Level, rule, section string, src netip.Addr, at time.Time, detail, format string, args ...any) {
+	k := rule + "|" + src.WithZone("").String() + "|" + detail
+	f := c.findings[k]
+	if f == nil {
+		f = &Finding{Level: level, Rule: rule, Section: section, Responder: src.String(), Message: fmt.Sprintf(format, args...)}
+		c.findings[k] = f
+		c.order = append(c.order, k)
+	}
+	if len(f.Evidence) < 5 {
+		f.Evidence = append(f.Evidence, at)
+	}
+}
+
+func (c *Checker) pass(rule string, src netip.Addr) {
+	c.seenOK[rule+"|"+src.WithZone("").String()] = true
+}
+
+func (c *Checker) wanted(name string) bool { return c.filter == nil || c.filter(strings.ToLower(name)) }
+
+// Packet judges one received packet.
+func (c *Checker) Packet(p *mdns.Packet) {
+	m, err := mdns.Parse(p.Raw)
+	src := p.Src.Addr()
+	if err != nil {
+		c.add(Fail, "malformed", "RFC 1035 §4", src, p.Received, "", "sent a malformed message: %v", err)
+		return
+	}
+	relevant := c.filter == nil
+	for _, q := range m.Questions {
+		relevant = relevant || c.wanted(q.Name)
+	}
+	for _, sec := range [][]mdns.Record{m.Answers, m.Authority, m.Additional} {
+		for i := range sec {
+			relevant = relevant || c.wanted(sec[i].Name)
+			if t, ok := sec[i].Target(); ok {
+				relevant = relevant || c.wanted(t)
+			}
+			if (sec[i].Type == mdns.TypeA || sec[i].Type == mdns.TypeAAAA) && sec[i].TTL > 0 {
+				if a, ok := sec[i].Addr(); ok && a == src.WithZone("") {
+					c.hosts[a] = strings.TrimSuffix(sec[i].Name, ".")
+				}
+			}
+		}
+	}
+	if !relevant {
+		return
+	}
+	if p.HopLimit >= 0 && p.Src.Port() == mdns.Port {
+		if p.HopLimit != 255 {
+			c.add(Fail, "ip-ttl", "RFC 6762 §11", src, p.Received, "", "sends with IP TTL/hop limit %d; mDNS packets must go out with 255 (receivers may discard others)", p.HopLimit)
+		} else {
+			c.pass("ip-ttl", src)
+		}
+	}
+	if m.Response() {
+		c.response(p, m)
+	} else {
+		c.query(p, m)
+	}
+}
+
+func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
+	src := p.Src.Addr()
+	c.queryAt = p.Received
+	for _, q := range m.Questions {
+		c.queried[strings.ToLower(q.Name)] = p.Received
+	}
+	if p.Src.Port() != mdns.Port {
+		return // a legacy querier, not a responder
+	}
+	if m.Authoritative() {
+		c.add(Fail, "aa-in-query", "RFC 6762 §18.4", src, p.Received, "", "sets the AA bit in queries; it must be zero in queries")
+	} else {
+		c.pass("aa-in-query", src)
+	}
+	if len(m.Authority) == 0 {
+		return
+	}
+	c.probeAt = p.Received
+	// A probe: questions with the proposed records in the authority section.
+	for _, q := range m.Questions {
+		if !c.wanted(q.Name) {
+			continue
+		}
+		k := probeKey{src.WithZone(""), strings.ToLower(q.Name)}
+		c.probes[k] = append(c.probes[k], p.Received)
+		if q.Type != mdns.TypeANY {
+			c.add(Warn, "probe-type", "RFC 6762 §8.1", src, p.Received, q.Name, "probes for %s with type %s; probes ask type ANY", mdns.EscapeText(q.Name), mdns.TypeString(q.Type))
+		}
+		if !q.QU {
+			c.add(Warn, "probe-qu", "RFC 6762 §8.1", src, p.Received, q.Name, "probes for %s without the QU bit; the first probe should ask for a unicast reply", mdns.EscapeText(q.Name))
+		}
+	}
+	for i := range m.Authority {
+		if m.Authority[i].CacheFlush {
+			c.add(Fail, "probe-flush", "RFC 6762 §8.1", src, p.Received, "", "sets the cache-flush bit on proposed records in a probe's authority section")
+		}
+	}
+}
+
+// unique reports whether a record type is unique in DNS-SD (SRV, TXT,
+// A, AAAA) rather than shared (PTR).
+func unique(t uint16) bool {
+	return t == mdns.TypeSRV || t == mdns.TypeTXT || t == mdns.TypeA || t == mdns.TypeAAAA
+}
+
+func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
+	src := p.Src.Addr()
+	legacy := p.Dst.IsValid() && !p.Dst.Addr().IsMulticast() && p.Dst.Port() != mdns.Port
+	switch {
+	case !m.Authoritative() && legacy:
+		// avahi-daemon answers legacy queries from its cache, without AA.
+		c.add(Warn, "aa-in-legacy-reply", "RFC 6762 §18.4", src, p.Received, "", "answers legacy unicast queries without the AA bit (answers from a cache?)")
+	case !m.Authoritative():
+		c.add(Fail, "aa-in-response", "RFC 6762 §18.4", src, p.Received, "", "sends responses without the AA bit; mDNS responses must set it")
+	default:
+		c.pass("aa-in-response", src)
+	}
+	if p.Src.Port() != mdns.Port {
+		c.add(Fail, "source-port", "RFC 6762 §6", src, p.Received, "", "sends responses from port %d; they must come from 5353", p.Src.Port())
+	}
+	multicast := !p.Dst.IsValid() || p.Dst.Addr().IsMulticast()
+	if multicast {
+		if m.ID != 0 {
+			c.add(Warn, "id-in-response", "RFC 6762 §18.1", src, p.Received, "", "multicasts responses with ID %d; multicast responses carry ID 0", m.ID)
+		}
+		if len(m.Questions) > 0 {
+			c.add(Warn, "questions-in-response", "RFC 6762 §6", src, p.Received, "", "multicast responses carry %d question(s); they should carry none", len(m.Questions))
+		}
+	}
+	hasPTR, hasAdd := false, false
+	for _, r := range m.Additional {
+		if r.Type == mdns.TypeSRV || r.Type == mdns.TypeTXT {
+			hasAdd = true
+		}
+	}
+	for si, sec := range [][]mdns.Record{m.Answers, m.Additional} {
+		for i := range sec {
+			r := &sec[i]
+			if !c.wanted(r.Name) {
+				if t, ok := r.Target(); !ok || !c.wanted(t) {
+					continue
+				}
+			}
+			c.record(p, r, legacy, multicast, si == 0)
+			if r.Type == mdns.TypePTR && r.TTL > 0 && !strings.HasPrefix(strings.ToLower(r.Name), "_services._dns-sd._udp") && !strings.HasSuffix(r.Name, ".arpa.") {
+				hasPTR = true
+			}
+		}
+	}
+	for _, r := range m.Answers {
+		if r.Type == mdns.TypeSRV || r.Type == mdns.TypeTXT {
+			hasAdd = true
+		}
+	}
+	if hasPTR && legacy {
+		// Judged on legacy unicast replies to PTR questions (check
+		// --active asks them): unlike multicast answers, they are never
+		// trimmed of records the responder multicast a moment ago.
+		a := src.WithZone("")
+		c.ptrAns[a]++
+		if hasAdd {
+			c.ptrAdd[a]++
+		} else if c.ptrFirst[a].IsZero() {
+			c.ptrFirst[a] = p.Received
+		}
+	}
+}
+
+func ptrName(m *mdns.Message) string {
+	for _, r := range m.Answers {
+		if r.Type == mdns.TypePTR {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answer bool) {
+	src := p.Src.Addr()
+	name := mdns.EscapeText(r.Name)
+	if legacy {
+		if r.CacheFlush {
+			c.add(Fail, "legacy-flush", "RFC 6762 §6.7", src, p.Received, "", "legacy unicast replies carry the cache-flush bit (%s %s); they must not", name, mdns.TypeString(r.Type))
+		}
+		if r.TTL > 10 {
+			c.add(Warn, "legacy-ttl", "RFC 6762 §6.7", src, p.Received, "", "legacy unicast replies give TTL %d; at most 10 s is asked", r.TTL)
+		}
+		return
+	}
+	ln := strings.ToLower(r.Name)
+	if r.TTL == 0 {
+		c.goodbye[ln] = true
+		return
+	}
+	c.lastSeen[ln] = p.Received
+	c.owner[ln] = src
+	switch {
+	case r.Type == mdns.TypePTR && r.CacheFlush && !strings.HasSuffix(r.Name, ".arpa."):
+		c.add(Fail, "flush-on-shared", "RFC 6762 §10.2", src, p.Received, r.Name, "sets the cache-flush bit on the shared PTR record %s; browsers would then drop every other instance of the type", name)
+	case unique(r.Type) && !r.CacheFlush && multicast:
+		c.add(Warn, "no-flush-on-unique", "RFC 6762 §10.2", src, p.Received, r.Name+mdns.TypeString(r.Type), "sends the unique record %s %s without the cache-flush bit; stale data lingers in caches", name, mdns.TypeString(r.Type))
+	}
+	want := map[uint16]uint32{mdns.TypeSRV: 120, mdns.TypeA: 120, mdns.TypeAAAA: 120, mdns.TypePTR: 4500, mdns.TypeTXT: 4500}[r.Type]
+	if want != 0 && r.TTL != want && !strings.HasSuffix(r.Name, ".arpa.") {
+		c.add(Warn, "ttl", "RFC 6762 §10", src, p.Received, mdns.TypeString(r.Type), "gives %s records TTL %d; the recommended TTL is %d (120 s for records about a host, 75 minutes for the rest)", mdns.TypeString(r.Type), r.TTL, want)
+	}
+	if r.Type == mdns.TypeTXT {
+		for _, f := range txt.Lint(r.Data) {
+			if f.Severity == txt.Info {
+				continue
+			}
+			lvl := Warn
+			if f.Severity == txt.Error {
+				lvl = Fail
+			}
+			c.add(lvl, "txt-"+f.Code, "RFC 6763 §"+f.Section, src, p.Received, r.Name, "TXT of %s: %s", name, f.Message)
+		}
+	}
+	if r.Type == mdns.TypePTR && !strings.HasSuffix(r.Name, ".arpa.") {
+		if t, ok := r.Target(); ok {
+			c.names(p, r.Name, t)
+		}
+	}
+	// §6: a record must not be multicast twice within one second
+	// (announcements 1 s apart, §8.3).
+	if multicast && answer {
+		k := respKey{src.WithZone(""), strings.ToLower(r.Name), r.Type}
+		// Unsolicited responses (no query on the link in the 150 ms before:
+		// shared answers wait at most 120 ms) are announcements, which
+		// must be at least one second apart (§8.3).
+		defending := !c.probeAt.IsZero() && p.Received.Sub(c.probeAt) < 300*time.Millisecond
+		if c.queryAt.IsZero() || p.Received.Sub(c.queryAt) > 150*time.Millisecond {
+			if last, ok := c.annMC[k]; ok && p.Received.Sub(last) < time.Second && p.Received.Sub(last) > 0 {
+				c.add(Fail, "announce-spacing", "RFC 6762 §8.3", src, p.Received, r.Name+mdns.TypeString(r.Type),
+					"announced %s %s twice within %v; announcements must be at least 1 s apart", name, mdns.TypeString(r.Type), p.Received.Sub(last).Round(time.Millisecond))
+			}
+			c.annMC[k] = p.Received
+		}
+		c.lastMC[k] = p.Received
+		if r.Type == mdns.TypePTR {
+			if q, ok := c.queried[strings.ToLower(r.Name)]; ok {
+				if d := p.Received.Sub(q); !defending && d >= 0 && d < 20*time.Millisecond && c.hosts[src.WithZone("")] != "" {
+					c.add(Warn, "shared-answer-delay", "RFC 6762 §6", src, p.Received, "", "answered a shared PTR question after %v; shared answers wait 20-120 ms so responses from several hosts do not collide", d.Round(time.Millisecond))
+				}
+			}
+		}
+	}
+	if unique(r.Type) {
+		pk := probeKey{src.WithZone(""), strings.ToLower(r.Name)}
+		if _, ok := c.probes[pk]; !ok && r.Type != mdns.TypeA && r.Type != mdns.TypeAAAA {
+			c.probes[pk] = nil // seen announced; judged in Findings
+		}
+	}
+}
+
+// names checks a service type and instance name (RFC 6763 §4.1.1, §7;
+// RFC 6335 §5.1).
+func (c *Checker) names(p *mdns.Packet, ptrName, target string) {
+	src := p.Src.Addr()
+	labels := mdns.SplitName(ptrName)
+	if len(labels) >= 3 && labels[len(labels)-2] != "_sub" {
+		svc := labels[0]
+		if strings.HasPrefix(ptrName, "_services.") {
+			return
+		}
+		if len(svc) > 16 || !strings.HasPrefix(svc, "_") || !validServiceName(svc[1:]) {
+			c.add(Warn, "service-name", "RFC 6335 §5.1, RFC 6763 §7", src, p.Received, svc, "service name %s is not 1-15 letters, digits and hyphens after the underscore", mdns.EscapeText(svc))
+		}
+	}
+	tl := mdns.SplitName(target)
+	if len(tl) > 0 {
+		inst := mdns.UnescapeLabel(tl[0])
+		if len(inst) > 63 || !utf8.ValidString(inst) {
+			c.add(Warn, "instance-name", "RFC 6763 §4.1.1", src, p.Received, inst, "instance name %s is not 1-63 bytes of UTF-8", mdns.EscapeText(tl[0]))
+		}
+	}
+}
+
+func validServiceName(s string) bool {
+	if s == "" || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	letter := false
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+			letter = true
+		case r >= '0' && r <= '9', r == '-':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+// Vanished reports a responder that stopped answering for name without
+// sending goodbyes: the caller asked for name at asked and nothing came
+// back since (RFC 6762 §10.1).
+func (c *Checker) Vanished(name string, asked, now time.Time) {
+	ln := strings.ToLower(name)
+	last, ok := c.lastSeen[ln]
+	// A responder heard shortly before the question may rightly stay
+	// silent: it multicast the record less than a second ago (§6).
+	if !ok || c.goodbye[ln] || last.After(asked.Add(-1500*time.Millisecond)) {
+		return
+	}
+	c.add(Fail, "no-goodbye", "RFC 6762 §10.1", c.owner[ln], now, ln, "stopped answering for %s (last heard %s) without sending goodbye records (TTL 0); browsers keep showing it until its TTL runs out", mdns.EscapeText(name), last.Format("15:04:05.000"))
+}
+
+// Names returns the instance names (SRV owners) heard so far.
+func (c *Checker) Names() []string {
+	var out []string
+	for n := range c.lastSeen {
+		if c.filter == nil || c.filter(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Findings returns everything found, failures first, then warnings; with
+// probing judged over the whole observation (observedStart says whether the
+// check was running before the responders started).
+func (c *Checker) Findings(observedStart bool) []Finding {
+	if observedStart {
+		keys := make([]probeKey, 0, len(c.probes))
+		for k := range c.probes {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
+		for _, k := range keys {
+			ts := c.probes[k]
+			switch {
+			case len(ts) == 0:
+				c.add(Fail, "no-probes", "RFC 6762 §8.1", k.src, time.Time{}, k.name, "announced %s without probing for it first (3 probes 250 ms apart)", mdns.EscapeText(k.name))
+			case len(ts) < 3:
+				c.add(Warn, "probe-count", "RFC 6762 §8.1", k.src, ts[0], k.name, "sent %d probe(s) for %s; 3 are asked", len(ts), mdns.EscapeText(k.name))
+			default:
+				for i := 1; i < len(ts) && i < 3; i++ {
+					if d := ts[i].Sub(ts[i-1]); d < 200*time.Millisecond {
+						c.add(Warn, "probe-spacing", "RFC 6762 §8.1", k.src, ts[i], k.name, "probes for %s %v apart; 250 ms is asked", mdns.EscapeText(k.name), d.Round(time.Millisecond))
+					}
+				}
+			}
+		}
+	}
+	for a, n := range c.ptrAns {
+		if c.ptrAdd[a] == 0 {
+			c.add(Warn, "ptr-additionals", "RFC 6763 §12.1", a, c.ptrFirst[a], "", "answered %d PTR question(s) without the SRV and TXT records as additional records, so every browser must ask again", n)
+		}
+	}
+	out := make([]Finding, 0, len(c.order))
+	for _, k := range c.order {
+		f := *c.findings[k]
+		if a, err := netip.ParseAddr(f.Responder); err == nil {
+			f.Responder = c.responder(a)
+		}
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Level) > rank(out[j].Level) })
+	return out
+}
+
+func rank(l Level) int {
+	switch l {
+	case Fail:
+		return 2
+	case Warn:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,193 @@
+package check_test
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/bonjourctl/bonjourctl/check"
+	"github.com/bonjourctl/bonjourctl/internal/pcapfile"
+	"github.com/bonjourctl/bonjourctl/mdns"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func rr(s string) dns.RR {
+	r, err := dns.NewRR(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func flush(r dns.RR) dns.RR { r.Header().Class |= 1 << 15; return r }
+
+type pkt struct {
+	at     time.Duration
+	src    string
+	dst    string
+	hop    int
+	resp   bool
+	aa     bool
+	id     uint16
+	qs     []dns.Question
+	answer []dns.RR
+	ns     []dns.RR
+	extra  []dns.RR
+}
+
+func (p pkt) packet() *mdns.Packet {
+	m := new(dns.Msg)
+	m.Id, m.Response, m.Authoritative = p.id, p.resp, p.aa
+	m.Question, m.Answer, m.Ns, m.Extra = p.qs, p.answer, p.ns, p.extra
+	b, err := m.Pack()
+	if err != nil {
+		panic(err)
+	}
+	if p.src == "" {
+		p.src = "10.88.0.2:5353"
+	}
+	if p.dst == "" {
+		p.dst = "224.0.0.251:5353"
+	}
+	if p.hop == 0 {
+		p.hop = 255
+	}
+	return &mdns.Packet{Received: t0.Add(p.at), Src: netip.MustParseAddrPort(p.src), Dst: netip.MustParseAddrPort(p.dst), HopLimit: p.hop, IfName: "eth0", Raw: b}
+}
+
+const inst = "bad._p2p._tcp.local."
+
+func rules(fs []check.Finding) map[string]check.Level {
+	out := map[string]check.Level{}
+	for _, f := range fs {
+		out[f.Rule] = f.Level
+	}
+	return out
+}
+
+func TestRules(t *testing.T) {
+	ptr := rr("_p2p._tcp.local. 4500 IN PTR " + inst)
+	srv := flush(rr(inst + " 120 IN SRV 0 0 1 h.local."))
+	txt0 := &dns.RFC3597{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeTXT, Class: dns.ClassINET | 1<<15, Ttl: 4500}, Rdata: ""}
+	q := []dns.Question{{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET}}
+	tests := []struct {
+		name string
+		pkts []pkt
+		rule string
+		want check.Level
+	}{
+		{"aa in query", []pkt{{aa: true, qs: q}}, "aa-in-query", check.Fail},
+		{"response without aa", []pkt{{resp: true, answer: []dns.RR{srv}}}, "aa-in-response", check.Fail},
+		{"ip ttl", []pkt{{resp: true, aa: true, hop: 64, answer: []dns.RR{srv}}}, "ip-ttl", check.Fail},
+		{"flush on ptr", []pkt{{resp: true, aa: true, answer: []dns.RR{flush(rr("_p2p._tcp.local. 4500 IN PTR " + inst))}}}, "flush-on-shared", check.Fail},
+		{"no flush on srv", []pkt{{resp: true, aa: true, answer: []dns.RR{rr(inst + " 120 IN SRV 0 0 1 h.local.")}}}, "no-flush-on-unique", check.Warn},
+		{"wrong ttl", []pkt{{resp: true, aa: true, answer: []dns.RR{flush(rr(inst + " 3200 IN SRV 0 0 1 h.local."))}}}, "ttl", check.Warn},
+		{"zero-length txt", []pkt{{resp: true, aa: true, answer: []dns.RR{txt0}}}, "txt-zero-length-rdata", check.Fail},
+		{"repeat within 1 s", []pkt{{resp: true, aa: true, answer: []dns.RR{ptr}}, {at: 200 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{ptr}}}, "announce-spacing", check.Fail},
+		{"legacy flush", []pkt{{resp: true, aa: true, dst: "10.88.0.9:40000", id: 7, answer: []dns.RR{srv}}}, "legacy-flush", check.Fail},
+		{"no additionals", []pkt{{src: "10.88.0.9:40000", qs: q}, {at: 50 * time.Millisecond, resp: true, aa: true, dst: "10.88.0.9:40000", id: 9, qs: q, answer: []dns.RR{rr("_p2p._tcp.local. 10 IN PTR " + inst)}}}, "ptr-additionals", check.Warn},
+		{"probe with flush", []pkt{{qs: []dns.Question{{Name: inst, Qtype: dns.TypeANY, Qclass: dns.ClassINET | 1<<15}}, ns: []dns.RR{srv}}}, "probe-flush", check.Fail},
+		{"probe type", []pkt{{qs: []dns.Question{{Name: inst, Qtype: dns.TypePTR, Qclass: dns.ClassINET | 1<<15}}, ns: []dns.RR{rr(inst + " 120 IN SRV 0 0 1 h.local.")}}}, "probe-type", check.Warn},
+		{"service name", []pkt{{resp: true, aa: true, answer: []dns.RR{rr("_this-name-is-too-long._tcp.local. 4500 IN PTR x._this-name-is-too-long._tcp.local.")}}}, "service-name", check.Warn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := check.New(nil)
+			for _, p := range tt.pkts {
+				c.Packet(p.packet())
+			}
+			fs := c.Findings(false)
+			if got := rules(fs)[tt.rule]; got != tt.want {
+				t.Errorf("rule %s = %q, want %q; findings %+v", tt.rule, got, tt.want, fs)
+			}
+			for _, f := range fs {
+				if f.Rule == tt.rule && (f.Section == "" || f.Responder == "" || len(f.Evidence) == 0) {
+					t.Errorf("finding lacks section, responder or evidence: %+v", f)
+				}
+			}
+		})
+	}
+}
+
+func TestProbing(t *testing.T) {
+	probe := func(at time.Duration) pkt {
+		return pkt{at: at, qs: []dns.Question{{Name: inst, Qtype: dns.TypeANY, Qclass: dns.ClassINET | 1<<15}}, ns: []dns.RR{rr(inst + " 120 IN SRV 0 0 1 h.local.")}}
+	}
+	announce := pkt{at: time.Second, resp: true, aa: true, answer: []dns.RR{flush(rr(inst + " 120 IN SRV 0 0 1 h.local."))}}
+	good := check.New(nil)
+	for _, p := range []pkt{probe(0), probe(250 * time.Millisecond), probe(500 * time.Millisecond), announce} {
+		good.Packet(p.packet())
+	}
+	if fs := good.Findings(true); len(fs) != 0 {
+		t.Errorf("conformant probing: %+v", fs)
+	}
+	bad := check.New(nil)
+	bad.Packet(announce.packet())
+	if rules(bad.Findings(true))["no-probes"] != check.Fail {
+		t.Error("announcing without probes not flagged")
+	}
+	few := check.New(nil)
+	for _, p := range []pkt{probe(0), probe(40 * time.Millisecond), announce} {
+		few.Packet(p.packet())
+	}
+	if r := rules(few.Findings(true)); r["probe-count"] != check.Warn {
+		t.Errorf("2 probes 40 ms apart: %v", r)
+	}
+}
+
+func TestVanished(t *testing.T) {
+	c := check.New(nil)
+	c.Packet(pkt{resp: true, aa: true, answer: []dns.RR{flush(rr(inst + " 120 IN SRV 0 0 1 h.local."))}}.packet())
+	c.Vanished(inst, t0.Add(5*time.Second), t0.Add(6*time.Second))
+	if rules(c.Findings(false))["no-goodbye"] != check.Fail {
+		t.Error("silent departure not flagged")
+	}
+	c = check.New(nil)
+	c.Packet(pkt{resp: true, aa: true, answer: []dns.RR{flush(rr(inst + " 0 IN SRV 0 0 1 h.local."))}}.packet())
+	c.Vanished(inst, t0.Add(5*time.Second), t0.Add(6*time.Second))
+	if _, ok := rules(c.Findings(false))["no-goodbye"]; ok {
+		t.Error("departure with goodbye flagged")
+	}
+}
+
+// TestAvahiCapture: in the lab capture, avahi-daemon's packets pass with
+// no failure (only the documented warning: probes without the QU bit).
+func TestAvahiCapture(t *testing.T) {
+	f, err := os.Open("../internal/cli/testdata/peers.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapfile.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := check.New(nil)
+	n := 0
+	for {
+		p, _, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Packet(&p)
+		n++
+	}
+	for _, fd := range c.Findings(false) {
+		if !strings.HasPrefix(fd.Responder, "10.88.0.2") && !strings.HasPrefix(fd.Responder, "fd88::2") {
+			continue // python3-zeroconf's deviations are not under test here
+		}
+		if fd.Level == check.Fail || !strings.HasPrefix(fd.Rule, "probe-qu") {
+			t.Errorf("avahi (%d packets): %+v", n, fd)
+		}
+	}
+}
