@@ -53,7 +53,6 @@ type Checker struct {
 	findings map[string]*Finding // by rule + responder (+ detail)
 	order    []string
 	hosts    map[netip.Addr]string
-	lastMC   map[respKey]time.Time
 	probes   map[probeKey][]time.Time
 	queried  map[string]time.Time // lower name -> last query time (any querier)
 	seenOK   map[string]bool      // rule+responder that passed
@@ -72,7 +71,7 @@ type Checker struct {
 // New returns a Checker. With filter set, only records and questions whose
 // name it accepts are judged (a type or an instance).
 func New(filter func(name string) bool) *Checker {
-	return &Checker{findings: map[string]*Finding{}, hosts: map[netip.Addr]string{}, lastMC: map[respKey]time.Time{},
+	return &Checker{findings: map[string]*Finding{}, hosts: map[netip.Addr]string{},
 		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, seenOK: map[string]bool{}, filter: filter,
 		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{},
 		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}}
@@ -254,15 +253,6 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 	}
 }
 
-func ptrName(m *mdns.Message) string {
-	for _, r := range m.Answers {
-		if r.Type == mdns.TypePTR {
-			return r.Name
-		}
-	}
-	return ""
-}
-
 func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answer bool) {
 	src := p.Src.Addr()
 	name := mdns.EscapeText(r.Name)
@@ -324,7 +314,6 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 			}
 			c.annMC[k] = p.Received
 		}
-		c.lastMC[k] = p.Received
 		if r.Type == mdns.TypePTR {
 			if q, ok := c.queried[strings.ToLower(r.Name)]; ok {
 				if d := p.Received.Sub(q); !defending && d >= 0 && d < 20*time.Millisecond && c.hosts[src.WithZone("")] != "" {
