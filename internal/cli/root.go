@@ -141,6 +141,7 @@ their exact bytes, decoded and linted.`,
 		newCmdAdvertise(f, g),
 		newCmdTUI(f, g),
 		newCmdCheck(f, g),
+		newCmdDoctor(f, g),
 	)
 	return root
 }
