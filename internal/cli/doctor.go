@@ -431,4 +431,3 @@ func writeDoctor(o *doctorOptions, rep *doctorReport, verdicts []string) error {
 	}
 	return nil
 }
-
