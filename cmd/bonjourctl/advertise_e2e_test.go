@@ -275,3 +275,34 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestAdvertiseLiveTXTUpdate: a "txt ..." line typed on advertise's
+// standard input replaces the TXT record; a browser on another host reports
+// the update with the exact diff.
+func TestAdvertiseLiveTXTUpdate(t *testing.T) {
+	lab := netlab.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	br := lab.Host(2).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp")
+	bl := startLines(t, br)
+	adv := lab.Host(1).Command(ctx, bin, "advertise", "Live", "_p2p._tcp", "4001", "-i", "eth0", "--host", "live", "--txt", "key=value")
+	stdin, err := adv.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := startLines(t, adv)
+	waitLine(t, bl, 10*time.Second, func(l string) bool { return strings.Contains(l, `"event":"added"`) && strings.Contains(l, `"rdata":"096b65793d76616c7565"`) })
+	if _, err := stdin.Write([]byte("txt key=value2 flag\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, al, 5*time.Second, func(l string) bool { return strings.Contains(l, "txt-updated") })
+	l := waitLine(t, bl, 5*time.Second, func(l string) bool { return strings.Contains(l, `"event":"updated"`) })
+	if !strings.Contains(l, `"new":"key=value2 flag (2 strings, 16 bytes)"`) {
+		t.Errorf("update event: %s", l)
+	}
+	waitLine(t, al, 5*time.Second, func(l string) bool { return strings.Contains(l, "TXT update announced (2 of 2)") })
+	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGTERM)
+	_ = adv.Wait()
+	_ = syscall.Kill(-br.Process.Pid, syscall.SIGTERM)
+	_ = br.Wait()
+}
