@@ -428,6 +428,10 @@ func (r *Responder) isOwnAddr(rec *mdns.Record) bool {
 
 func sameRData(ours dns.RR, theirs *mdns.Record) bool {
 	switch o := ours.(type) {
+	case *dns.PTR:
+		// Names in their data may be compressed: compare decoded.
+		t, ok := theirs.Target()
+		return ok && strings.EqualFold(t, o.Ptr)
 	case *dns.SRV:
 		_, _, port, target, ok := theirs.SRV()
 		return ok && port == o.Port && strings.EqualFold(target, o.Target)

@@ -186,6 +186,7 @@ func query(src string, id uint16, known []dns.RR, qs ...dns.Question) mdns.Packe
 	m.Id = id
 	m.Question = qs
 	m.Answer = known
+	m.Compress = true
 	b, _ := m.Pack()
 	return mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort(src), HopLimit: 255, Raw: b}
 }
@@ -218,6 +219,17 @@ func TestAnswers(t *testing.T) {
 		}
 		if a, x := types(got[0].msg.Answers), types(got[0].msg.Additional); a != "PTR" || x != "SRV TXT A" {
 			t.Errorf("PTR answer %q, additional %q", a, x)
+		}
+
+		// A PTR the querier lists as a known answer (compressed in its
+		// packet) is not repeated (§7.1).
+		time.Sleep(1100 * time.Millisecond)
+		kp := []dns.RR{&dns.PTR{Hdr: dns.RR_Header{Name: "_p2p._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4000}, Ptr: inst}}
+		f.in <- query("10.88.0.9:5353", 0, kp, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		synctest.Wait()
+		time.Sleep(200 * time.Millisecond)
+		if got := f.take(); len(got) != 0 {
+			t.Fatalf("answered a known PTR: %+v", got[0].msg.Answers)
 		}
 
 		// Unique records go at once; known answers are suppressed.

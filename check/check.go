@@ -43,6 +43,18 @@ type respKey struct {
 	typ  uint16
 }
 
+type knownAnswer struct {
+	at     time.Time
+	name   string // lower
+	target string // lower
+	ttl    uint32
+}
+
+type nameType struct {
+	name string
+	typ  uint16
+}
+
 type probeKey struct {
 	src  netip.Addr
 	name string
@@ -57,14 +69,17 @@ type Checker struct {
 	queried  map[string]time.Time // lower name -> last query time (any querier)
 	seenOK   map[string]bool      // rule+responder that passed
 	filter   func(name string) bool
-	goodbye  map[string]bool       // lower names seen with TTL 0
-	lastSeen map[string]time.Time  // lower names: last response carrying them
-	owner    map[string]netip.Addr // lower names: who sent them
-	probeAt  time.Time             // last probe seen on the link (any querier)
-	queryAt  time.Time             // last query seen on the link (any querier)
-	annMC    map[respKey]time.Time // last unsolicited multicast of a record
-	ptrAns   map[netip.Addr]int    // answers to PTR questions, per responder
-	ptrAdd   map[netip.Addr]int    // ... of which carried SRV/TXT
+	goodbye  map[string]bool        // lower names seen with TTL 0
+	lastSeen map[string]time.Time   // lower names: last response carrying them
+	owner    map[string]netip.Addr  // lower names: who sent them
+	probeAt  time.Time              // last probe seen on the link (any querier)
+	probeSrc netip.Addr             // who sent it
+	queryAt  time.Time              // last query seen on the link (any querier)
+	known    []knownAnswer          // known answers of recent queries
+	asked    map[nameType]time.Time // lower name+type of recent questions
+	annMC    map[respKey]time.Time  // last unsolicited multicast of a record
+	ptrAns   map[netip.Addr]int     // answers to PTR questions, per responder
+	ptrAdd   map[netip.Addr]int     // ... of which carried SRV/TXT
 	ptrFirst map[netip.Addr]time.Time
 }
 
@@ -73,7 +88,7 @@ type Checker struct {
 func New(filter func(name string) bool) *Checker {
 	return &Checker{findings: map[string]*Finding{}, hosts: map[netip.Addr]string{},
 		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, seenOK: map[string]bool{}, filter: filter,
-		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{},
+		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{}, asked: map[nameType]time.Time{},
 		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}}
 }
 
@@ -150,6 +165,18 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	c.queryAt = p.Received
 	for _, q := range m.Questions {
 		c.queried[strings.ToLower(q.Name)] = p.Received
+		c.asked[nameType{strings.ToLower(q.Name), q.Type}] = p.Received
+	}
+	// Known answers (§7.1), kept briefly to judge the replies.
+	cut := 0
+	for cut < len(c.known) && p.Received.Sub(c.known[cut].at) > time.Second {
+		cut++
+	}
+	c.known = c.known[cut:]
+	for _, a := range m.Answers {
+		if t, ok := a.Target(); ok && a.Type == mdns.TypePTR {
+			c.known = append(c.known, knownAnswer{p.Received, strings.ToLower(a.Name), strings.ToLower(t), a.TTL})
+		}
 	}
 	if p.Src.Port() != mdns.Port {
 		return // a legacy querier, not a responder
@@ -162,7 +189,7 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	if len(m.Authority) == 0 {
 		return
 	}
-	c.probeAt = p.Received
+	c.probeAt, c.probeSrc = p.Received, src.WithZone("")
 	// A probe: questions with the proposed records in the authority section.
 	for _, q := range m.Questions {
 		if !c.wanted(q.Name) {
@@ -220,6 +247,10 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 			hasAdd = true
 		}
 	}
+	onlyPTR := true
+	for _, r := range m.Answers {
+		onlyPTR = onlyPTR && r.Type == mdns.TypePTR
+	}
 	for si, sec := range [][]mdns.Record{m.Answers, m.Additional} {
 		for i := range sec {
 			r := &sec[i]
@@ -228,7 +259,7 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 					continue
 				}
 			}
-			c.record(p, r, legacy, multicast, si == 0)
+			c.record(p, r, legacy, multicast, si == 0, onlyPTR)
 			if r.Type == mdns.TypePTR && r.TTL > 0 && !strings.HasPrefix(strings.ToLower(r.Name), "_services._dns-sd._udp") && !strings.HasSuffix(r.Name, ".arpa.") {
 				hasPTR = true
 			}
@@ -253,7 +284,7 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 	}
 }
 
-func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answer bool) {
+func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answer, onlyPTR bool) {
 	src := p.Src.Addr()
 	name := mdns.EscapeText(r.Name)
 	if legacy {
@@ -302,12 +333,14 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 	// §6: a record must not be multicast twice within one second
 	// (announcements 1 s apart, §8.3).
 	if multicast && answer {
+		solicited := c.solicited(r, p.Received)
+		c.answerChecks(p, r, onlyPTR)
 		k := respKey{src.WithZone(""), strings.ToLower(r.Name), r.Type}
-		// Unsolicited responses (no query on the link in the 150 ms before:
-		// shared answers wait at most 120 ms) are announcements, which
-		// must be at least one second apart (§8.3).
-		defending := !c.probeAt.IsZero() && p.Received.Sub(c.probeAt) < 300*time.Millisecond
-		if c.queryAt.IsZero() || p.Received.Sub(c.queryAt) > 150*time.Millisecond {
+		// Records no question asked for in the 150 ms before (shared
+		// answers wait at most 120 ms) are announcements, which must be at
+		// least one second apart (§8.3).
+		defending := !c.probeAt.IsZero() && c.probeSrc != src.WithZone("") && p.Received.Sub(c.probeAt) < 300*time.Millisecond
+		if !solicited && !defending {
 			if last, ok := c.annMC[k]; ok && p.Received.Sub(last) < time.Second && p.Received.Sub(last) > 0 {
 				c.add(Fail, "announce-spacing", "RFC 6762 §8.3", src, p.Received, r.Name+mdns.TypeString(r.Type),
 					"announced %s %s twice within %v; announcements must be at least 1 s apart", name, mdns.TypeString(r.Type), p.Received.Sub(last).Round(time.Millisecond))
@@ -328,6 +361,45 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 			c.probes[pk] = nil // seen announced; judged in Findings
 		}
 	}
+}
+
+// answerChecks judges one multicast answer against the questions just
+// before it: known-answer suppression (§7.1) and prompt answers for unique
+// records (§6).
+func (c *Checker) answerChecks(p *mdns.Packet, r *mdns.Record, onlyPTR bool) {
+	src := p.Src.Addr()
+	ln := strings.ToLower(r.Name)
+	// Judged on pure PTR answers only: an announcement that happens to
+	// follow a query is not an answer to it.
+	if t, ok := r.Target(); ok && r.Type == mdns.TypePTR && onlyPTR {
+		lt := strings.ToLower(t)
+		for _, k := range c.known {
+			if d := p.Received.Sub(k.at); d >= 0 && d < 150*time.Millisecond && k.name == ln && k.target == lt && k.ttl*2 >= r.TTL {
+				c.add(Fail, "known-answer-ignored", "RFC 6762 §7.1", src, p.Received, ln+lt,
+					"answered with %s PTR %s although the query listed it as a known answer with %d s left; it must stay silent", mdns.EscapeText(r.Name), mdns.EscapeText(t), k.ttl)
+			}
+		}
+	}
+	if unique(r.Type) {
+		if at, ok := c.asked[nameType{ln, r.Type}]; ok {
+			if d := p.Received.Sub(at); d > 100*time.Millisecond && d < time.Second {
+				c.add(Warn, "unique-answer-delay", "RFC 6762 §6", src, p.Received, ln, "answered a question for its unique record %s %s after %v; unique answers go out at once (within about 10 ms)", mdns.EscapeText(r.Name), mdns.TypeString(r.Type), d.Round(time.Millisecond))
+			}
+			delete(c.asked, nameType{ln, r.Type})
+		}
+	}
+}
+
+// solicited: a question for this record (its name and type, or ANY) was
+// asked in the 150 ms before it.
+func (c *Checker) solicited(r *mdns.Record, at time.Time) bool {
+	ln := strings.ToLower(r.Name)
+	for _, t := range []uint16{r.Type, mdns.TypeANY} {
+		if q, ok := c.asked[nameType{ln, t}]; ok && at.Sub(q) >= 0 && at.Sub(q) < 150*time.Millisecond {
+			return true
+		}
+	}
+	return false
 }
 
 // names checks a service type and instance name (RFC 6763 §4.1.1, §7;

@@ -95,6 +95,8 @@ func TestRules(t *testing.T) {
 		{"no additionals", []pkt{{src: "10.88.0.9:40000", qs: q}, {at: 50 * time.Millisecond, resp: true, aa: true, dst: "10.88.0.9:40000", id: 9, qs: q, answer: []dns.RR{rr("_p2p._tcp.local. 10 IN PTR " + inst)}}}, "ptr-additionals", check.Warn},
 		{"probe with flush", []pkt{{qs: []dns.Question{{Name: inst, Qtype: dns.TypeANY, Qclass: dns.ClassINET | 1<<15}}, ns: []dns.RR{srv}}}, "probe-flush", check.Fail},
 		{"probe type", []pkt{{qs: []dns.Question{{Name: inst, Qtype: dns.TypePTR, Qclass: dns.ClassINET | 1<<15}}, ns: []dns.RR{rr(inst + " 120 IN SRV 0 0 1 h.local.")}}}, "probe-type", check.Warn},
+		{"known answer ignored", []pkt{{src: "10.88.0.9:5353", qs: q, answer: []dns.RR{rr("_p2p._tcp.local. 4000 IN PTR " + inst)}}, {at: 60 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{ptr}}}, "known-answer-ignored", check.Fail},
+		{"slow unique answer", []pkt{{src: "10.88.0.9:5353", qs: []dns.Question{{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}}}, {at: 400 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{srv}}}, "unique-answer-delay", check.Warn},
 		{"service name", []pkt{{resp: true, aa: true, answer: []dns.RR{rr("_this-name-is-too-long._tcp.local. 4500 IN PTR x._this-name-is-too-long._tcp.local.")}}}, "service-name", check.Warn},
 	}
 	for _, tt := range tests {
