@@ -291,7 +291,9 @@ func TestAdvertiseLiveTXTUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	al := startLines(t, adv)
-	waitLine(t, bl, 10*time.Second, func(l string) bool { return strings.Contains(l, `"event":"added"`) && strings.Contains(l, `"rdata":"096b65793d76616c7565"`) })
+	waitLine(t, bl, 10*time.Second, func(l string) bool {
+		return strings.Contains(l, `"event":"added"`) && strings.Contains(l, `"rdata":"096b65793d76616c7565"`)
+	})
 	if _, err := stdin.Write([]byte("txt key=value2 flag\n")); err != nil {
 		t.Fatal(err)
 	}
