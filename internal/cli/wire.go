@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,9 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -320,6 +323,19 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 	return loopErr
 }
 
+// fileBatch is a run of packets from a capture file, decoded and rendered
+// by one worker; the writer takes batches in file order.
+type fileBatch struct {
+	pkts   []mdns.Packet
+	frames []int
+	out    [][]byte // rendered output of each packet that passed the filter
+	err    error    // a read error after these packets
+	done   chan struct{}
+}
+
+// captureFile decodes a capture file on every core: a reader cuts it into
+// batches, workers decode, filter and render them, and the writer prints
+// them in order.
 func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filter packetFilter) error {
 	fh, err := os.Open(o.Read)
 	if err != nil {
@@ -330,25 +346,95 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.Read, err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *fileBatch, workers)
+	ordered := make(chan *fileBatch, 2*workers)
+	var wg sync.WaitGroup
+	wg.Add(1 + workers)
+	go func() { // reader
+		defer wg.Done()
+		defer close(work)
+		defer close(ordered)
+		for {
+			b := &fileBatch{done: make(chan struct{})}
+			for len(b.pkts) < 512 {
+				p, frame, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					b.err = fmt.Errorf("%s: %w", o.Read, err)
+					break
+				}
+				b.pkts, b.frames = append(b.pkts, p), append(b.frames, frame)
+			}
+			select {
+			case ordered <- b:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- b:
+			case <-ctx.Done():
+				return
+			}
+			if len(b.pkts) < 512 {
+				return // end of file, or an error after these packets
+			}
+		}
+	}()
+	for i := 0; i < workers; i++ {
+		go func() { // decoder
+			defer wg.Done()
+			printer := dump.NewPrinter(o.Location)
+			var buf bytes.Buffer
+			for b := range work {
+				for i, p := range b.pkts {
+					d := dump.Decode(p, b.frames[i])
+					if !filter.match(d) {
+						continue
+					}
+					buf.Reset()
+					if sink.json {
+						j, err := json.Marshal(dump.JSON(d))
+						if err != nil {
+							j = []byte(fmt.Sprintf(`{"frame":%d,"error":%q}`, b.frames[i], err.Error()))
+						}
+						buf.Write(j)
+						buf.WriteByte('\n')
+					} else {
+						_ = printer.Text(&buf, d)
+					}
+					b.out = append(b.out, append([]byte(nil), buf.Bytes()...))
+				}
+				close(b.done)
+			}
+		}()
+	}
+	defer wg.Wait()
 	shown := 0
-	for o.Count == 0 || shown < o.Count {
-		if shown%1024 == 0 && ctx.Err() != nil {
+	for b := range ordered {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
 			return nil
 		}
-		p, frame, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
+		for _, out := range b.out {
+			if o.Count > 0 && shown >= o.Count {
+				cancel()
+				return nil
+			}
+			if _, err := sink.w.Write(out); err != nil {
+				cancel()
+				return err
+			}
+			shown++
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.Read, err)
-		}
-		d := dump.Decode(p, frame)
-		if !filter.match(d) {
-			continue
-		}
-		shown++
-		if err := sink.write(d); err != nil {
-			return err
+		if b.err != nil {
+			cancel()
+			return b.err
 		}
 	}
 	return nil
