@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
+	"github.com/bonjourctl/bonjourctl/internal/pcapfile"
+	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
 var update = flag.Bool("update", false, "update golden files")
@@ -249,5 +251,64 @@ func TestVersionAndCompletion(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "", "nosuch"); code != 2 || !strings.Contains(errOut, `unknown command "nosuch"`) {
 		t.Errorf("unknown command: exit %d %q", code, errOut)
+	}
+}
+
+// TestCaptureReadLargeInOrder: a file of many batches comes out whole, in
+// frame order, and --count stops exactly.
+func TestCaptureReadLargeInOrder(t *testing.T) {
+	src, err := os.Open("testdata/peers.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	r, err := pcapfile.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts []mdns.Packet
+	for {
+		p, _, err := r.Next()
+		if err != nil {
+			break
+		}
+		pkts = append(pkts, p)
+	}
+	path := filepath.Join(t.TempDir(), "big.pcapng")
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapfile.NewWriter(fh)
+	const n = 5000
+	for i := 0; i < n; i++ {
+		if err := w.Write(pkts[i%len(pkts)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{{nil, n}, {[]string{"--count", "1234"}, 1234}} {
+		code, out, errOut := run(t, "", append([]string{"capture", "--read", path, "--json"}, tt.args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != tt.want {
+			t.Fatalf("%v: %d packets, want %d", tt.args, len(lines), tt.want)
+		}
+		for i, l := range lines {
+			var p struct {
+				Frame int `json:"frame"`
+			}
+			if err := json.Unmarshal([]byte(l), &p); err != nil || p.Frame != i+1 {
+				t.Fatalf("line %d has frame %d (%v), want %d", i, p.Frame, err, i+1)
+			}
+		}
 	}
 }
