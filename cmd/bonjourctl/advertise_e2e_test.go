@@ -144,11 +144,11 @@ func TestAdvertiseOnTheWire(t *testing.T) {
 		t.Fatalf("%d probes, %d announcements, %d goodbyes; want 3, 2+, 1\n%s", len(probes), len(anns), len(byes), js)
 	}
 	for i := 1; i < 3; i++ {
-		if d := times[i].Sub(times[i-1]); d < 240*time.Millisecond || d > 290*time.Millisecond {
+		if d := times[i].Sub(times[i-1]); d < 230*time.Millisecond || d > 330*time.Millisecond {
 			t.Errorf("probe %d came %v after the previous one, want 250 ms", i, d)
 		}
 	}
-	if d := times[4].Sub(times[3]); d < 990*time.Millisecond || d > 1100*time.Millisecond {
+	if d := times[4].Sub(times[3]); d < 980*time.Millisecond || d > 1200*time.Millisecond {
 		t.Errorf("announcements %v apart, want 1 s", d)
 	}
 	for _, p := range probes {
