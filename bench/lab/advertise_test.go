@@ -23,12 +23,12 @@ func TestAdvertiseToVisible(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	zb := lab.Host(1).Command(ctx, "/usr/bin/python3", "../../cmd/bonjourctl/testdata/zc_browse.py", "_p2p._tcp.local.", "10.88.0.1")
-	zl := startLines(t, zb)
-	waitFor(t, zl, 20*time.Second, "ready")
+	zl := netlab.Lines(t, zb)
+	netlab.WaitLine(t, zl, 20*time.Second, netlab.Containing("ready"))
 	av3 := lab.Host(3).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "watcher", DBus: true})
 	ab := lab.Host(3).Command(ctx, "avahi-browse", "-p", "_p2p._tcp")
 	ab.Env = append(ab.Env, "DBUS_SYSTEM_BUS_ADDRESS="+av3.BusAddress)
-	al := startLines(t, ab)
+	al := netlab.Lines(t, ab)
 	av2 := lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "publisher", DBus: true})
 	time.Sleep(2 * time.Second)
 
@@ -63,21 +63,21 @@ func TestAdvertiseToVisible(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, zl, 10*time.Second, "resolved "+inst+"._p2p._tcp.local.")
+			netlab.WaitLine(t, zl, 10*time.Second, netlab.Containing("resolved "+inst+"._p2p._tcp.local."))
 			vis = append(vis, time.Since(start))
-			waitFor(t, al, 5*time.Second, "+;eth0;IPv4;"+strings.ReplaceAll(inst, " ", `\032`))
+			netlab.WaitLine(t, al, 5*time.Second, netlab.Containing("+;eth0;IPv4;"+strings.ReplaceAll(inst, " ", `\032`)))
 			time.Sleep(1500 * time.Millisecond)
 			bye := time.Now()
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 			gotAv := make(chan time.Duration, 1)
 			go func() {
-				if seen(al, 5*time.Second, "-;eth0;IPv4;"+strings.ReplaceAll(inst, " ", `\032`)) {
+				if _, ok := netlab.NextLine(al, 5*time.Second, netlab.Containing("-;eth0;IPv4;"+strings.ReplaceAll(inst, " ", `\032`))); ok {
 					gotAv <- time.Since(bye)
 				} else {
 					gotAv <- -1
 				}
 			}()
-			waitFor(t, zl, 5*time.Second, "removed "+inst+"._p2p._tcp.local.")
+			netlab.WaitLine(t, zl, 5*time.Second, netlab.Containing("removed "+inst+"._p2p._tcp.local."))
 			byeZc = append(byeZc, time.Since(bye))
 			byeAv = append(byeAv, <-gotAv)
 			_ = cmd.Wait()
@@ -86,22 +86,4 @@ func TestAdvertiseToVisible(t *testing.T) {
 		fmt.Fprintf(&table, "| %s | %s | %v | %s | %s |\n", p.name, ms(median(vis)), vis, ms(median(byeAv)), ms(median(byeZc)))
 	}
 	t.Logf("\nadvertise-to-visible (python3-zeroconf browser already running on another host), %d runs:\n%s", runs, table.String())
-}
-
-// seen is waitFor without failing: for use off the test goroutine.
-func seen(ch <-chan string, d time.Duration, what string) bool {
-	deadline := time.After(d)
-	for {
-		select {
-		case l, ok := <-ch:
-			if !ok {
-				return false
-			}
-			if strings.Contains(l, what) {
-				return true
-			}
-		case <-deadline:
-			return false
-		}
-	}
 }

@@ -126,46 +126,6 @@ func TestColdBrowse(t *testing.T) {
 		"ratio bonjourctl / fastest peer: %.2f", runs, ms(median(bj)), bj, ms(median(bjqu)), bjqu, ms(median(av)), av, ms(median(zc)), zc, float64(median(bj))/float64(best))
 }
 
-// startLines starts cmd and returns its stdout lines.
-func startLines(t *testing.T, cmd *exec.Cmd) <-chan string {
-	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan string, 1024)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			ch <- sc.Text()
-		}
-	}()
-	return ch
-}
-
-func waitFor(t *testing.T, ch <-chan string, d time.Duration, what string) {
-	t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case l, ok := <-ch:
-			if !ok {
-				t.Fatalf("ended before %q", what)
-			}
-			if strings.Contains(l, what) {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("no %q within %v", what, d)
-		}
-	}
-}
-
 // TestGoodbyeToRemoved: a python3-zeroconf publisher unregisters (goodbye);
 // time from SIGTERM until bonjourctl browse reports the removal.
 func TestGoodbyeToRemoved(t *testing.T) {
@@ -175,13 +135,13 @@ func TestGoodbyeToRemoved(t *testing.T) {
 	var ds []time.Duration
 	for i := 0; i < 5; i++ {
 		pub := lab.Host(2).Command(ctx, "/usr/bin/python3", "../../cmd/bonjourctl/testdata/zc_publish.py", fmt.Sprintf("Bye %d", i), "_p2p._tcp.local.", "4001", "10.88.0.2", "03613d31")
-		waitFor(t, startLines(t, pub), 20*time.Second, "registered")
+		netlab.WaitLine(t, netlab.Lines(t, pub), 20*time.Second, netlab.Containing("registered"))
 		br := lab.Host(1).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp")
-		bl := startLines(t, br)
-		waitFor(t, bl, 10*time.Second, `"event":"added"`)
+		bl := netlab.Lines(t, br)
+		netlab.WaitLine(t, bl, 10*time.Second, netlab.Containing(`"event":"added"`))
 		start := time.Now()
 		_ = pub.Process.Signal(syscall.SIGTERM)
-		waitFor(t, bl, 10*time.Second, `"event":"removed"`)
+		netlab.WaitLine(t, bl, 10*time.Second, netlab.Containing(`"event":"removed"`))
 		ds = append(ds, time.Since(start))
 		_ = pub.Wait()
 		_ = syscall.Kill(-br.Process.Pid, syscall.SIGKILL)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,18 +26,18 @@ func TestAdvertiseSeenByPeers(t *testing.T) {
 	av := lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "avahi-h2", DBus: true})
 	ab := lab.Host(2).Command(ctx, "avahi-browse", "-r", "-p", "_p2p._tcp")
 	ab.Env = append(ab.Env, "DBUS_SYSTEM_BUS_ADDRESS="+av.BusAddress)
-	avLines := startLines(t, ab)
+	avLines := netlab.Lines(t, ab)
 	zb := lab.Host(3).Command(ctx, py, "testdata/zc_browse.py", "_p2p._tcp.local.", "10.88.0.3")
-	zcLines := startLines(t, zb)
-	waitLine(t, zcLines, 20*time.Second, func(l string) bool { return l == "ready" })
+	zcLines := netlab.Lines(t, zb)
+	netlab.WaitLine(t, zcLines, 20*time.Second, func(l string) bool { return l == "ready" })
 
 	adv := lab.Host(1).Command(ctx, bin, "advertise", "Lab Adv", "_p2p._tcp", "4001", "-i", "eth0", "--host", "h1adv",
 		"--txt", "key=value", "--txt", "flag", "--txt", "bin:hex=00ff")
-	advLines := startLines(t, adv)
-	waitLine(t, advLines, 10*time.Second, func(l string) bool { return strings.Contains(l, "announced (1 of 2)") })
+	advLines := netlab.Lines(t, adv)
+	netlab.WaitLine(t, advLines, 10*time.Second, func(l string) bool { return strings.Contains(l, "announced (1 of 2)") })
 
 	const wire = "096b65793d76616c756504666c61670662696e3d00ff"
-	l := waitLine(t, avLines, 10*time.Second, func(l string) bool { return strings.HasPrefix(l, "=;") && strings.Contains(l, "IPv4") })
+	l := netlab.WaitLine(t, avLines, 10*time.Second, func(l string) bool { return strings.HasPrefix(l, "=;") && strings.Contains(l, "IPv4") })
 	// avahi-browse -p: strings in reverse wire order, \DDD escapes.
 	// The address avahi picks may be any of the host's (A or AAAA).
 	f := strings.Split(l, ";")
@@ -46,18 +45,18 @@ func TestAdvertiseSeenByPeers(t *testing.T) {
 		(f[7] != "10.88.0.1" && f[7] != "fd88::1" && f[7] != "fe80::88:ff:fe00:1") {
 		t.Errorf("avahi-browse: %s", l)
 	}
-	l = waitLine(t, zcLines, 10*time.Second, func(l string) bool { return strings.HasPrefix(l, "resolved ") })
+	l = netlab.WaitLine(t, zcLines, 10*time.Second, func(l string) bool { return strings.HasPrefix(l, "resolved ") })
 	if l != "resolved Lab Adv._p2p._tcp.local. "+wire {
 		t.Errorf("python3-zeroconf: %s, want TXT %s", l, wire)
 	}
 	stopped := time.Now()
 	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT)
-	waitLine(t, advLines, 5*time.Second, func(l string) bool { return strings.Contains(l, "goodbye") })
-	waitLine(t, avLines, 3*time.Second, func(l string) bool { return strings.HasPrefix(l, "-;") && strings.Contains(l, "Lab\\032Adv") })
+	netlab.WaitLine(t, advLines, 5*time.Second, func(l string) bool { return strings.Contains(l, "goodbye") })
+	netlab.WaitLine(t, avLines, 3*time.Second, func(l string) bool { return strings.HasPrefix(l, "-;") && strings.Contains(l, "Lab\\032Adv") })
 	if d := time.Since(stopped); d > 2*time.Second {
 		t.Errorf("avahi-browse reported the removal %v after Ctrl-C", d)
 	}
-	waitLine(t, zcLines, 3*time.Second, func(l string) bool { return strings.HasPrefix(l, "removed Lab Adv") })
+	netlab.WaitLine(t, zcLines, 3*time.Second, func(l string) bool { return strings.HasPrefix(l, "removed Lab Adv") })
 	if d := time.Since(stopped); d > 2*time.Second {
 		t.Errorf("python3-zeroconf reported the removal %v after Ctrl-C", d)
 	}
@@ -102,7 +101,7 @@ func TestAdvertiseOnTheWire(t *testing.T) {
 	defer cancel()
 	pcap := filepath.Join(t.TempDir(), "bridge.pcapng")
 	ts := lab.OnSwitch(ctx, tshark, "-i", "br0", "-f", "udp port 5353", "-w", pcap)
-	tsErr := &lockedBuffer{}
+	tsErr := &netlab.Buffer{}
 	ts.Stderr = tsErr
 	if err := ts.Start(); err != nil {
 		t.Fatal(err)
@@ -224,8 +223,8 @@ func TestAdvertiseLegacyUnicast(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	adv := lab.Host(1).Command(ctx, bin, "advertise", "Dig", "_p2p._tcp", "4001", "-i", "eth0", "--host", "dig-me")
-	lines := startLines(t, adv)
-	waitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "announced (2 of 2)") })
+	lines := netlab.Lines(t, adv)
+	netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "announced (2 of 2)") })
 	out, err := lab.Host(2).Command(ctx, dig, "-p", "5353", "@10.88.0.1", "dig-me.local", "A", "+norecurse", "+time=2", "+tries=1").CombinedOutput()
 	if err != nil {
 		t.Fatalf("dig: %v\n%s", err, out)
@@ -234,7 +233,7 @@ func TestAdvertiseLegacyUnicast(t *testing.T) {
 	if !strings.Contains(s, "status: NOERROR") || !strings.Contains(s, "dig-me.local.\t\t10\tIN\tA\t10.88.0.1") || !strings.Contains(s, ";dig-me.local.\t\t\tIN\tA") {
 		t.Errorf("dig output:\n%s", s)
 	}
-	waitLine(t, lines, 5*time.Second, func(l string) bool { return strings.Contains(l, "legacy unicast") && strings.Contains(l, "10.88.0.2") })
+	netlab.WaitLine(t, lines, 5*time.Second, func(l string) bool { return strings.Contains(l, "legacy unicast") && strings.Contains(l, "10.88.0.2") })
 	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGTERM)
 	_ = adv.Wait()
 }
@@ -246,9 +245,9 @@ func TestAdvertiseGrandcatEngine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	adv := lab.Host(1).Command(ctx, bin, "advertise", "GC", "_p2p._tcp", "4001", "-i", "eth0", "--engine", "grandcat", "--raw", "zero-length-txt")
-	lines := startLines(t, adv)
-	waitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "zero-length RDATA") })
-	waitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "published") })
+	lines := netlab.Lines(t, adv)
+	netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "zero-length RDATA") })
+	netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "published") })
 	time.Sleep(500 * time.Millisecond)
 	out, err := lab.Host(2).Command(ctx, bin, "browse", "--once", "-i", "eth0", "_p2p._tcp").Output()
 	if err != nil || !strings.Contains(string(out), "GC  _p2p._tcp") || !strings.Contains(string(out), "zero-length TXT (illegal, RFC 6763 §6.1)") {
@@ -256,55 +255,4 @@ func TestAdvertiseGrandcatEngine(t *testing.T) {
 	}
 	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGTERM)
 	_ = adv.Wait()
-}
-
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestAdvertiseLiveTXTUpdate: a "txt ..." line typed on advertise's
-// standard input replaces the TXT record; a browser on another host reports
-// the update with the exact diff.
-func TestAdvertiseLiveTXTUpdate(t *testing.T) {
-	lab := netlab.New(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	br := lab.Host(2).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp")
-	bl := startLines(t, br)
-	adv := lab.Host(1).Command(ctx, bin, "advertise", "Live", "_p2p._tcp", "4001", "-i", "eth0", "--host", "live", "--txt", "key=value")
-	stdin, err := adv.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	al := startLines(t, adv)
-	waitLine(t, bl, 10*time.Second, func(l string) bool {
-		return strings.Contains(l, `"event":"added"`) && strings.Contains(l, `"rdata":"096b65793d76616c7565"`)
-	})
-	if _, err := stdin.Write([]byte("txt key=value2 flag\n")); err != nil {
-		t.Fatal(err)
-	}
-	waitLine(t, al, 5*time.Second, func(l string) bool { return strings.Contains(l, "txt-updated") })
-	l := waitLine(t, bl, 5*time.Second, func(l string) bool { return strings.Contains(l, `"event":"updated"`) })
-	if !strings.Contains(l, `"new":"key=value2 flag (2 strings, 16 bytes)"`) {
-		t.Errorf("update event: %s", l)
-	}
-	waitLine(t, al, 5*time.Second, func(l string) bool { return strings.Contains(l, "TXT update announced (2 of 2)") })
-	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGTERM)
-	_ = adv.Wait()
-	_ = syscall.Kill(-br.Process.Pid, syscall.SIGTERM)
-	_ = br.Wait()
 }

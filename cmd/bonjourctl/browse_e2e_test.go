@@ -115,19 +115,19 @@ func TestBrowseZeroconfLifecycle(t *testing.T) {
 
 	br := lab.Host(1).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp")
 	br.Stderr = os.Stderr
-	lines := startLines(t, br)
+	lines := netlab.Lines(t, br)
 	time.Sleep(300 * time.Millisecond)
 
 	long := "ff6c6f6e673d" + strings.Repeat("78", 250)
 	edge := "096b65793d76616c756504666c616706656d7074793d0e62696e3d00017f80feff223d0a09056475703d31056475703d32" + long
 	pub := lab.Host(2).Command(ctx, py, "testdata/zc_publish.py", "Edge", "_p2p._tcp.local.", "4242", "10.88.0.2", edge,
 		"--update-after", "2", "--update-hex", "0a6b65793d76616c756532")
-	pubOut := startLines(t, pub)
+	pubOut := netlab.Lines(t, pub)
 	empty := lab.Host(2).Command(ctx, py, "testdata/zc_publish.py", "Empty", "_p2p._tcp.local.", "4243", "10.88.0.2", "00")
-	emptyOut := startLines(t, empty)
-	waitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
-	waitLine(t, emptyOut, 20*time.Second, func(l string) bool { return l == "registered" })
-	waitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "updated" })
+	emptyOut := netlab.Lines(t, empty)
+	netlab.WaitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
+	netlab.WaitLine(t, emptyOut, 20*time.Second, func(l string) bool { return l == "registered" })
+	netlab.WaitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "updated" })
 	time.Sleep(500 * time.Millisecond)
 	_ = pub.Process.Signal(syscall.SIGTERM)
 	_ = pub.Wait()
@@ -190,15 +190,15 @@ func TestBrowseExpired(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	pub := lab.Host(2).Command(ctx, py, "testdata/zc_publish.py", "Short", "_p2p._tcp.local.", "4244", "10.88.0.2", "03613d31", "--ttl", "3")
-	pubOut := startLines(t, pub)
-	waitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
+	pubOut := netlab.Lines(t, pub)
+	netlab.WaitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
 	br := lab.Host(1).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp")
-	lines := startLines(t, br)
-	waitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, `"event":"added"`) })
+	lines := netlab.Lines(t, br)
+	netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, `"event":"added"`) })
 	killed := time.Now()
 	_ = syscall.Kill(-pub.Process.Pid, syscall.SIGKILL)
 	_ = pub.Wait()
-	l := waitLine(t, lines, 15*time.Second, func(l string) bool { return strings.Contains(l, `"event":"removed"`) })
+	l := netlab.WaitLine(t, lines, 15*time.Second, func(l string) bool { return strings.Contains(l, `"event":"removed"`) })
 	if !strings.Contains(l, `"cause":"expired"`) {
 		t.Errorf("removal = %s, want cause expired", l)
 	}

@@ -24,6 +24,20 @@ type checkReport struct {
 	} `json:"findings"`
 }
 
+// startCheck runs `check --started --active` for 7 s on h, collecting its
+// JSON report, and gives it 300 ms to open its sockets.
+func startCheck(t *testing.T, ctx context.Context, h *netlab.Host) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := h.Command(ctx, bin, "check", "--json", "-i", "eth0", "-4", "--started", "--active", "-d", "7s", "_p2p._tcp")
+	out := &strings.Builder{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	return cmd, out
+}
+
 // TestCheckFlagsFaults: two deliberately faulty bonjourctl responders (the
 // --raw switches) start after check; every fault is flagged against the
 // right responder.
@@ -31,13 +45,7 @@ func TestCheckFlagsFaults(t *testing.T) {
 	lab := netlab.New(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := lab.Host(3).Command(ctx, bin, "check", "--json", "-i", "eth0", "-4", "--started", "--active", "-d", "7s", "_p2p._tcp")
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond)
+	cmd, out := startCheck(t, ctx, lab.Host(3))
 	a := lab.Host(1).Command(ctx, bin, "advertise", "BadA", "_p2p._tcp", "4001", "-i", "eth0", "-4", "--host", "bad-a", "--duration", "3s",
 		"--raw", "no-probe", "--raw", "zero-length-txt", "--raw", "flush-shared", "--raw", "no-cache-flush", "--raw", "no-goodbye", "--ttl-host", "3200")
 	b := lab.Host(2).Command(ctx, bin, "advertise", "BadB", "_p2p._tcp", "4002", "-i", "eth0", "-4", "--host", "bad-b", "--duration", "9s",
@@ -82,13 +90,7 @@ func TestCheckCleanResponders(t *testing.T) {
 	lab := netlab.New(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := lab.Host(3).Command(ctx, bin, "check", "--json", "-i", "eth0", "-4", "--started", "--active", "-d", "7s", "_p2p._tcp")
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond)
+	cmd, out := startCheck(t, ctx, lab.Host(3))
 	lab.Host(1).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "clean-avahi", Services: map[string]string{"node": avahiNode}})
 	adv := lab.Host(2).Command(ctx, bin, "advertise", "Clean", "_p2p._tcp", "4002", "-i", "eth0", "-4", "--host", "clean-bj", "--txt", "key=value")
 	if err := adv.Start(); err != nil {

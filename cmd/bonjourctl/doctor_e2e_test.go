@@ -57,8 +57,8 @@ func TestDoctor(t *testing.T) {
 	}
 
 	gc := lab.Host(3).Command(ctx, bin, "advertise", "GC Doc", "_p2p._tcp", "4001", "-i", "eth0", "--engine", "grandcat", "--raw", "zero-length-txt")
-	lines := startLines(t, gc)
-	waitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "published") })
+	lines := netlab.Lines(t, gc)
+	netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool { return strings.Contains(l, "published") })
 	defer func() { _ = syscall.Kill(-gc.Process.Pid, syscall.SIGTERM); _ = gc.Wait() }()
 	time.Sleep(500 * time.Millisecond)
 	cmd := lab.Host(1).Command(ctx, bin, "doctor", "-i", "eth0", "--wait", "2s", "GC Doc", "_p2p._tcp")

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,46 +43,6 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// startLines starts cmd and returns a channel of its stdout lines.
-func startLines(t *testing.T, cmd *exec.Cmd) <-chan string {
-	t.Helper()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", cmd.Args, err)
-	}
-	ch := make(chan string, 1024)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			ch <- sc.Text()
-		}
-	}()
-	return ch
-}
-
-func waitLine(t *testing.T, ch <-chan string, d time.Duration, match func(string) bool) string {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case l, ok := <-ch:
-			if !ok {
-				t.Fatal("process ended before the expected line")
-			}
-			if match(l) {
-				return l
-			}
-		case <-timeout:
-			t.Fatalf("no matching line within %v", d)
-		}
-	}
-}
-
 type capturedPacket struct {
 	Interface string `json:"interface"`
 	Src       string `json:"src"`
@@ -118,16 +77,16 @@ func TestCaptureSeesZeroconfTXT(t *testing.T) {
 	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--pcap", pcap)
 	var capErr strings.Builder
 	capCmd.Stderr = &capErr
-	lines := startLines(t, capCmd)
+	lines := netlab.Lines(t, capCmd)
 	time.Sleep(300 * time.Millisecond) // let the sockets join before the peer speaks
 
 	pub := lab.Host(2).Command(ctx, py, "testdata/zc_publish.py", "Lab Node", "_p2p._tcp.local.", "4001", lab.Host(2).IPv4.String(), "096b65793d76616c7565")
 	pub.Stderr = os.Stderr
-	pubOut := startLines(t, pub)
-	waitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
+	pubOut := netlab.Lines(t, pub)
+	netlab.WaitLine(t, pubOut, 20*time.Second, func(l string) bool { return l == "registered" })
 
 	var got []string
-	line := waitLine(t, lines, 10*time.Second, func(l string) bool {
+	line := netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool {
 		got = append(got, l)
 		var p capturedPacket
 		if json.Unmarshal([]byte(l), &p) != nil {
@@ -201,8 +160,8 @@ func TestCaptureBesideAvahi(t *testing.T) {
 	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--type", "_p2p._tcp", "--duration", "6s")
 	var capErr strings.Builder
 	capCmd.Stderr = &capErr
-	lines := startLines(t, capCmd)
-	waitLine(t, lines, 15*time.Second, func(l string) bool {
+	lines := netlab.Lines(t, capCmd)
+	netlab.WaitLine(t, lines, 15*time.Second, func(l string) bool {
 		return strings.Contains(l, `"rdata":"096b65793d76616c756504666c61670862696e3d00017f80"`) && strings.Contains(l, `"cacheFlush":true`)
 	})
 	for range lines {

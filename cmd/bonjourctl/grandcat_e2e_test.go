@@ -54,8 +54,8 @@ func TestBrowseGrandcatZeroLengthTXT(t *testing.T) {
 	defer cancel()
 	pub := lab.Host(2).Func(ctx, "grandcat", "Grandcat Node")
 	pub.Stderr = os.Stderr
-	out := startLines(t, pub)
-	waitLine(t, out, 10*time.Second, func(l string) bool { return l == "registered" })
+	out := netlab.Lines(t, pub)
+	netlab.WaitLine(t, out, 10*time.Second, func(l string) bool { return l == "registered" })
 	defer func() { _ = pub.Process.Signal(syscall.SIGTERM); _ = pub.Wait() }()
 
 	res, err := lab.Host(1).Command(ctx, bin, "browse", "--json", "--once", "-i", "eth0", "_p2p._tcp").Output()

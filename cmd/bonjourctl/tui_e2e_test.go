@@ -53,13 +53,13 @@ func TestTUIInTmux(t *testing.T) {
 
 	pub := lab.Host(2).Command(ctx, py, "testdata/zc_publish.py", "Lab TUI", "_p2p._tcp.local.", "4001", "10.88.0.2", "096b65793d76616c7565",
 		"--update-after", "2", "--update-hex", "0a6b65793d76616c756532")
-	lines := startLines(t, pub)
-	waitLine(t, lines, 20*time.Second, func(l string) bool { return l == "registered" })
+	lines := netlab.Lines(t, pub)
+	netlab.WaitLine(t, lines, 20*time.Second, func(l string) bool { return l == "registered" })
 	s := waitScreen("Lab TUI", 10*time.Second)
 	if !strings.Contains(s, "key=value") || !strings.Contains(s, "ok") {
 		t.Errorf("screen after registration:\n%s", s)
 	}
-	waitLine(t, lines, 20*time.Second, func(l string) bool { return l == "updated" })
+	netlab.WaitLine(t, lines, 20*time.Second, func(l string) bool { return l == "updated" })
 	waitScreen("-> key=value2 (1 string, 11 bytes)", 10*time.Second)
 	_ = pub.Process.Signal(syscall.SIGTERM)
 	_ = pub.Wait()

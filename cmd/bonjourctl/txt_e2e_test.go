@@ -33,8 +33,8 @@ func TestTXTPeersAgree(t *testing.T) {
 <txt-record value-format="binary-hex">bin=00017f80ff</txt-record><txt-record>path=/a=b</txt-record></service></service-group>`}})
 	pub := lab.Host(3).Command(ctx, py, "testdata/zc_publish.py", "Zeroconf Pairs", "_p2p._tcp.local.", "4002", "10.88.0.3",
 		`props:{"txtvers": "1", "key": "value", "flag": null, "empty": "", "bin": "hex:00017f80ff", "path": "/a=b"}`)
-	out := startLines(t, pub)
-	waitLine(t, out, 20*time.Second, func(l string) bool { return l == "registered" })
+	out := netlab.Lines(t, pub)
+	netlab.WaitLine(t, out, 20*time.Second, func(l string) bool { return l == "registered" })
 	time.Sleep(time.Second) // avahi's probing
 	res, err := lab.Host(1).Command(ctx, bin, "browse", "--json", "--once", "-i", "eth0", "_p2p._tcp").Output()
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,27 +28,8 @@ type Avahi struct {
 	BusAddress string
 	daemon     *exec.Cmd
 	bus        *exec.Cmd
-	log        *lockedBuffer
+	log        *Buffer
 	stopped    bool
-}
-
-// lockedBuffer is a log written by the daemons' output copiers while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // StartAvahi runs avahi-daemon in h, in a private mount namespace so that
@@ -68,7 +48,7 @@ func (h *Host) StartAvahi(t testing.TB, ctx context.Context, cfg AvahiConfig) *A
 			t.Fatal(err)
 		}
 	}
-	a := &Avahi{log: &lockedBuffer{}}
+	a := &Avahi{log: &Buffer{}}
 	var env []string
 	if cfg.DBus {
 		LookPath(t, "dbus-daemon")
