@@ -2,6 +2,7 @@ package browse_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
@@ -80,16 +81,7 @@ func txtRR(name string, ttl uint32, flush bool, rdata []byte) dns.RR {
 	if flush {
 		cl |= 1 << 15
 	}
-	return &dns.RFC3597{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTXT, Class: cl, Ttl: ttl}, Rdata: hexOf(rdata)}
-}
-
-func hexOf(b []byte) string {
-	const h = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, c := range b {
-		out = append(out, h[c>>4], h[c&0xf])
-	}
-	return string(out)
+	return &dns.RFC3597{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTXT, Class: cl, Ttl: ttl}, Rdata: hex.EncodeToString(rdata)}
 }
 
 func flush(r dns.RR) dns.RR {

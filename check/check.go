@@ -67,7 +67,6 @@ type Checker struct {
 	hosts    map[netip.Addr]string
 	probes   map[probeKey][]time.Time
 	queried  map[string]time.Time // lower name -> last query time (any querier)
-	seenOK   map[string]bool      // rule+responder that passed
 	filter   func(name string) bool
 	goodbye  map[string]bool        // lower names seen with TTL 0
 	lastSeen map[string]time.Time   // lower names: last response carrying them
@@ -87,7 +86,7 @@ type Checker struct {
 // name it accepts are judged (a type or an instance).
 func New(filter func(name string) bool) *Checker {
 	return &Checker{findings: map[string]*Finding{}, hosts: map[netip.Addr]string{},
-		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, seenOK: map[string]bool{}, filter: filter,
+		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, filter: filter,
 		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{}, asked: map[nameType]time.Time{},
 		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}}
 }
@@ -110,10 +109,6 @@ func (c *Checker) add(level Level, rule, section string, src netip.Addr, at time
 	if len(f.Evidence) < 5 {
 		f.Evidence = append(f.Evidence, at)
 	}
-}
-
-func (c *Checker) pass(rule string, src netip.Addr) {
-	c.seenOK[rule+"|"+src.WithZone("").String()] = true
 }
 
 func (c *Checker) wanted(name string) bool { return c.filter == nil || c.filter(strings.ToLower(name)) }
@@ -149,8 +144,6 @@ func (c *Checker) Packet(p *mdns.Packet) {
 	if p.HopLimit >= 0 && p.Src.Port() == mdns.Port {
 		if p.HopLimit != 255 {
 			c.add(Fail, "ip-ttl", "RFC 6762 §11", src, p.Received, "", "sends with IP TTL/hop limit %d; mDNS packets must go out with 255 (receivers may discard others)", p.HopLimit)
-		} else {
-			c.pass("ip-ttl", src)
 		}
 	}
 	if m.Response() {
@@ -183,8 +176,6 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	}
 	if m.Authoritative() {
 		c.add(Fail, "aa-in-query", "RFC 6762 §18.4", src, p.Received, "", "sets the AA bit in queries; it must be zero in queries")
-	} else {
-		c.pass("aa-in-query", src)
 	}
 	if len(m.Authority) == 0 {
 		return
@@ -226,8 +217,6 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 		c.add(Warn, "aa-in-legacy-reply", "RFC 6762 §18.4", src, p.Received, "", "answers legacy unicast queries without the AA bit (answers from a cache?)")
 	case !m.Authoritative():
 		c.add(Fail, "aa-in-response", "RFC 6762 §18.4", src, p.Received, "", "sends responses without the AA bit; mDNS responses must set it")
-	default:
-		c.pass("aa-in-response", src)
 	}
 	if p.Src.Port() != mdns.Port {
 		c.add(Fail, "source-port", "RFC 6762 §6", src, p.Received, "", "sends responses from port %d; they must come from 5353", p.Src.Port())

@@ -7,6 +7,7 @@
 package tui
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -229,7 +230,7 @@ func (m Model) Snapshot() []byte {
 	for _, k := range m.visible() {
 		r := m.rows[k]
 		is := instanceSummary{Name: escape(r.svc.Name), Type: r.svc.Type, Host: escape(r.svc.Host), Port: r.svc.Port,
-			Addrs: []string{}, TXT: string(r.svc.TXTState), TXTHex: hexOf(r.svc.TXTRaw), Removed: string(r.cause)}
+			Addrs: []string{}, TXT: string(r.svc.TXTState), TXTHex: hex.EncodeToString(r.svc.TXTRaw), Removed: string(r.cause)}
 		for _, a := range r.svc.Addrs {
 			is.Addrs = append(is.Addrs, a.String())
 		}
@@ -237,13 +238,4 @@ func (m Model) Snapshot() []byte {
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	return b
-}
-
-func hexOf(b []byte) string {
-	const h = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, c := range b {
-		out = append(out, h[c>>4], h[c&0xf])
-	}
-	return string(out)
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -236,7 +237,7 @@ func (m Model) detailLines(r *row) []string {
 			if a.FirstIndex != a.Index {
 				used = fmt.Sprintf(" (ignored: clients use #%d)", a.FirstIndex)
 			}
-			out = append(out, fmt.Sprintf("  #%d %-7s %s  %s%s", a.Index, a.Kind, txt.EscapeUTF8(str), st.Dim.Render(hexOf(str)), used))
+			out = append(out, fmt.Sprintf("  #%d %-7s %s  %s%s", a.Index, a.Kind, txt.EscapeUTF8(str), st.Dim.Render(hex.EncodeToString(str)), used))
 		}
 	}
 	for _, f := range txt.Lint(s.TXTRaw) {
@@ -322,7 +323,7 @@ func typeName(t uint16) string {
 }
 
 func hexDump(b []byte, n int) string {
-	s := hexOf(b[:min(len(b), n)])
+	s := hex.EncodeToString(b[:min(len(b), n)])
 	var sb strings.Builder
 	for i := 0; i < len(s); i += 2 {
 		if i > 0 {

@@ -11,14 +11,7 @@ import (
 func CLiteral(rdata []byte) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "static const unsigned char txt[%d] = {", len(rdata))
-	for i, c := range rdata {
-		if i%12 == 0 {
-			sb.WriteString("\n    ")
-		} else {
-			sb.WriteByte(' ')
-		}
-		fmt.Fprintf(&sb, "0x%02x,", c)
-	}
+	byteRows(&sb, rdata, "    ")
 	sb.WriteString("\n};\n")
 	return sb.String()
 }
@@ -28,23 +21,12 @@ func CLiteral(rdata []byte) string {
 func GoLiteral(rdata []byte) string {
 	r, err := Parse(rdata)
 	var sb strings.Builder
-	sb.WriteString("txt := []byte{\n")
 	if err != nil || len(r.Strings) == 0 {
-		for i, c := range rdata {
-			if i%12 == 0 {
-				sb.WriteString("\t")
-			}
-			fmt.Fprintf(&sb, "0x%02x,", c)
-			if i%12 == 11 || i == len(rdata)-1 {
-				sb.WriteString("\n")
-			} else {
-				sb.WriteByte(' ')
-			}
-		}
-		sb.WriteString("}\n")
+		sb.WriteString("txt := []byte{")
+		byteRows(&sb, rdata, "\t")
+		sb.WriteString("\n}\n")
 		return sb.String()
 	}
-	sb.Reset()
 	sb.WriteString("txt := append([]byte(nil),\n")
 	for _, s := range r.Strings {
 		fmt.Fprintf(&sb, "\t0x%02x, // %d bytes\n", len(s), len(s))
@@ -86,14 +68,7 @@ func SwiftLiteral(rdata []byte) string {
 	}
 	var sb strings.Builder
 	sb.WriteString("import Foundation\n\n// Not representable as NWTXTRecord entries (empty, duplicate, binary or malformed strings).\nlet txt = Data([")
-	for i, c := range rdata {
-		if i%12 == 0 {
-			sb.WriteString("\n    ")
-		} else {
-			sb.WriteByte(' ')
-		}
-		fmt.Fprintf(&sb, "0x%02x,", c)
-	}
+	byteRows(&sb, rdata, "    ")
 	sb.WriteString("\n])\n")
 	return sb.String()
 }
@@ -129,4 +104,17 @@ func swiftString(b []byte) string {
 	}
 	sb.WriteByte('"')
 	return sb.String()
+}
+
+// byteRows writes b as 0xHH, literals, twelve to a row, each row on a new
+// line after indent: the body of an array literal in C, Go or Swift.
+func byteRows(sb *strings.Builder, b []byte, indent string) {
+	for i, c := range b {
+		if i%12 == 0 {
+			sb.WriteString("\n" + indent)
+		} else {
+			sb.WriteByte(' ')
+		}
+		fmt.Fprintf(sb, "0x%02x,", c)
+	}
 }

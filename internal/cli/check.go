@@ -180,14 +180,7 @@ loop:
 				for inst := range instances {
 					known = append(known, mdns.KnownAnswer{Name: typeName, Target: inst, TTL: 4500})
 				}
-				if msg, err := mdns.BuildQuery([]mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, known); err == nil {
-					for _, ifi := range conn.Interfaces() {
-						_ = conn.Send(msg, ifi.Index, false)
-						if conn.IPv6() {
-							_ = conn.Send(msg, ifi.Index, true)
-						}
-					}
-				}
+				_ = sendQuery(conn, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, known, 0)
 				_ = sendQuestions(legacy, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, 0x4243)
 			case !final && o.Duration > 4*time.Second && el > o.Duration-1200*time.Millisecond:
 				final, finalAt = true, now

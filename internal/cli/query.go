@@ -102,7 +102,12 @@ func fqdnName(s string) string {
 // sendQuestions multicasts qs with the given query ID on every interface
 // and family of conn.
 func sendQuestions(conn *mdns.Conn, qs []mdns.Question, id uint16) error {
-	msg, err := mdns.BuildQuery(qs, nil)
+	return sendQuery(conn, qs, nil, id)
+}
+
+// sendQuery is sendQuestions with known answers (RFC 6762 §7.1).
+func sendQuery(conn *mdns.Conn, qs []mdns.Question, known []mdns.KnownAnswer, id uint16) error {
+	msg, err := mdns.BuildQuery(qs, known)
 	if err != nil {
 		return err
 	}

@@ -111,19 +111,13 @@ func newPacketFilter(o *captureOptions) packetFilter {
 	return f
 }
 
+// canonicalName is a name as the decoder presents it (escaped, with its
+// domain and a trailing dot), lower-cased for comparison.
 func canonicalName(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ToLower(s)
-	if !strings.HasSuffix(s, ".") {
-		if strings.HasSuffix(s, ".local") || strings.Count(s, ".") >= 1 && !strings.HasPrefix(s, "_") && !strings.Contains(s, "._") {
-			s += "."
-		} else {
-			s += ".local."
-		}
-	}
-	return s
+	return strings.ToLower(fqdnName(s))
 }
 
 func (f packetFilter) empty() bool { return f.name == "" && f.typ == "" && f.host == "" }
@@ -160,8 +154,6 @@ func (f packetFilter) match(d dump.Decoded) bool {
 		}
 	}
 	for _, n := range names {
-		// miekg/dns escapes spaces and odd bytes in names; compare unescaped.
-		n = strings.ReplaceAll(n, `\ `, " ")
 		if f.name != "" && n == f.name {
 			return true
 		}
@@ -259,8 +251,24 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 	fmt.Fprintf(o.IO.ErrOut, "capturing mDNS on %s (%s); Ctrl-C to stop\n", strings.Join(names, ", "), fams)
 
 	shown, seen := 0, 0
+	// show decodes, filters and prints one packet (and writes it to the
+	// pcapng file); the live loop and the final drain share it.
+	show := func(p mdns.Packet) error {
+		seen++
+		d := dump.Decode(p, 0)
+		if !filter.match(d) {
+			return nil
+		}
+		shown++
+		if pw != nil {
+			if err := pw.Write(p); err != nil {
+				return fmt.Errorf("write %s: %w", o.Pcap, err)
+			}
+		}
+		return sink.write(d)
+	}
 	var loopErr error
-	for o.Count == 0 || shown < o.Count {
+	for loopErr == nil && (o.Count == 0 || shown < o.Count) {
 		p, err := conn.Recv(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -268,22 +276,7 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 			}
 			break
 		}
-		seen++
-		d := dump.Decode(p, 0)
-		if !filter.match(d) {
-			continue
-		}
-		shown++
-		if pw != nil {
-			if err := pw.Write(p); err != nil {
-				loopErr = fmt.Errorf("write %s: %w", o.Pcap, err)
-				break
-			}
-		}
-		if err := sink.write(d); err != nil {
-			loopErr = err
-			break
-		}
+		loopErr = show(p)
 	}
 	// Read the kernel's drop count while the sockets are open, close them,
 	// then drain what was already queued so that nothing received before
@@ -296,21 +289,7 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 		if err != nil {
 			break
 		}
-		seen++
-		d := dump.Decode(p, 0)
-		if !filter.match(d) {
-			continue
-		}
-		shown++
-		if pw != nil {
-			if err := pw.Write(p); err != nil {
-				loopErr = err
-				break
-			}
-		}
-		if err := sink.write(d); err != nil {
-			loopErr = err
-		}
+		loopErr = show(p)
 	}
 	summary := fmt.Sprintf("%d packets received, %d shown, %d dropped by bonjourctl (reader too slow)", seen, shown, conn.Dropped())
 	if kernelOK {
