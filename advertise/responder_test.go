@@ -15,60 +15,15 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/advertise"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/mdns/mdnstest"
 )
-
-type sent struct {
-	at  time.Time
-	dst netip.AddrPort
-	msg *mdns.Message
-}
-
-// fakeNet is an in-memory Transport (IPv4 only, one interface).
-type fakeNet struct {
-	in   chan mdns.Packet
-	mu   sync.Mutex
-	sent []sent
-}
-
-func (f *fakeNet) Recv(ctx context.Context) (mdns.Packet, error) {
-	select {
-	case p := <-f.in:
-		return p, nil
-	case <-ctx.Done():
-		return mdns.Packet{}, ctx.Err()
-	}
-}
-
-func (f *fakeNet) SendTo(b []byte, ifIndex int, dst netip.AddrPort) error {
-	m, err := mdns.Parse(b)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	f.sent = append(f.sent, sent{time.Now(), dst, m})
-	f.mu.Unlock()
-	return nil
-}
-
-func (f *fakeNet) Interfaces() []net.Interface {
-	return []net.Interface{{Index: 2, Name: "eth0", Flags: net.FlagUp | net.FlagMulticast}}
-}
-func (f *fakeNet) IPv4() bool { return true }
-func (f *fakeNet) IPv6() bool { return false }
-
-func (f *fakeNet) take() []sent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s := f.sent
-	f.sent = nil
-	return s
-}
 
 const inst = `Node\ 1._p2p._tcp.local.`
 
-func start(t *testing.T, svc advertise.Service, faults advertise.Faults, body func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event)) {
+func start(t *testing.T, svc advertise.Service, faults advertise.Faults, body func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event)) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeNet{in: make(chan mdns.Packet, 16)}
+		f := mdnstest.New()
+		f.V6 = false
 		r := advertise.New(f, svc, advertise.Config{
 			Faults:         faults,
 			Rand:           func(n time.Duration) time.Duration { return n / 2 },
@@ -95,21 +50,20 @@ var node = advertise.Service{Instance: "Node 1", Type: "_p2p._tcp", Port: 4001, 
 func TestProbeAnnounceGoodbye(t *testing.T) {
 	svc := node
 	svc.TXT = nil // the legal empty TXT: byte 00
-	var goodbye []sent
-	start(t, svc, advertise.Faults{}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+	start(t, svc, advertise.Faults{}, func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event) {
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		got := f.take()
+		got := f.Take()
 		if len(got) != 5 {
 			t.Fatalf("%d packets in 3 s, want 3 probes and 2 announcements", len(got))
 		}
 		// Probes: after 125 ms (half the 0-250 ms window), then 250 ms apart.
 		for i, want := range []time.Duration{125, 375, 625} {
 			p := got[i]
-			if d := p.at.Sub(t0); d != want*time.Millisecond {
+			if d := p.At.Sub(t0); d != want*time.Millisecond {
 				t.Errorf("probe %d at %v, want %v", i, d, want*time.Millisecond)
 			}
-			m := p.msg
+			m := p.Msg
 			if m.Response() || m.Authoritative() || m.ID != 0 || len(m.Questions) != 2 {
 				t.Fatalf("probe %d header/questions wrong: %+v", i, m)
 			}
@@ -127,11 +81,11 @@ func TestProbeAnnounceGoodbye(t *testing.T) {
 			}
 		}
 		// Announcements: right after probing, then 1 s later.
-		if d := got[4].at.Sub(got[3].at); d != time.Second {
+		if d := got[4].At.Sub(got[3].At); d != time.Second {
 			t.Errorf("announcements %v apart, want 1s", d)
 		}
 		for _, p := range got[3:] {
-			m := p.msg
+			m := p.Msg
 			if !m.Response() || !m.Authoritative() || m.ID != 0 || len(m.Questions) != 0 {
 				t.Errorf("announcement header: %+v", m)
 			}
@@ -150,12 +104,12 @@ func TestProbeAnnounceGoodbye(t *testing.T) {
 			}
 		}
 	})
-	_ = goodbye
 }
 
 func TestGoodbyeSkipsServicesPTR(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeNet{in: make(chan mdns.Packet, 16)}
+		f := mdnstest.New()
+		f.V6 = false
 		r := advertise.New(f, node, advertise.Config{Rand: func(time.Duration) time.Duration { return 0 },
 			InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.88.0.1")} }})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -163,14 +117,14 @@ func TestGoodbyeSkipsServicesPTR(t *testing.T) {
 		go func() { done <- r.Run(ctx, func(advertise.Event) error { return nil }) }()
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		f.take()
+		f.Take()
 		cancel()
 		<-done
-		got := f.take()
+		got := f.Take()
 		if len(got) != 1 {
 			t.Fatalf("%d packets on stop, want one goodbye", len(got))
 		}
-		for _, rec := range got[0].msg.Answers {
+		for _, rec := range got[0].Msg.Answers {
 			if rec.TTL != 0 {
 				t.Errorf("goodbye %s %s with TTL %d", rec.Name, mdns.TypeString(rec.Type), rec.TTL)
 			}
@@ -200,24 +154,24 @@ func types(rs []mdns.Record) string {
 }
 
 func TestAnswers(t *testing.T) {
-	start(t, node, advertise.Faults{}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+	start(t, node, advertise.Faults{}, func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event) {
 		time.Sleep(3 * time.Second) // probed and announced; 1 s rate limit passed
-		f.take()
+		f.Take()
 
 		// A shared PTR answer waits 20-120 ms (here 70) and brings SRV, TXT
 		// and A as additional records.
-		f.in <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		f.In <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
 		synctest.Wait()
 		asked := time.Now()
-		if len(f.take()) != 0 {
+		if len(f.Take()) != 0 {
 			t.Error("shared answer sent at once")
 		}
 		time.Sleep(200 * time.Millisecond)
-		got := f.take()
-		if len(got) != 1 || got[0].at.Sub(asked) != 70*time.Millisecond || got[0].dst.Addr() != mdns.GroupV4 {
+		got := f.Take()
+		if len(got) != 1 || got[0].At.Sub(asked) != 70*time.Millisecond || got[0].Dst.Addr() != mdns.GroupV4 {
 			t.Fatalf("PTR answer: %d packets, %+v", len(got), got)
 		}
-		if a, x := types(got[0].msg.Answers), types(got[0].msg.Additional); a != "PTR" || x != "SRV TXT A" {
+		if a, x := types(got[0].Msg.Answers), types(got[0].Msg.Additional); a != "PTR" || x != "SRV TXT A" {
 			t.Errorf("PTR answer %q, additional %q", a, x)
 		}
 
@@ -225,65 +179,65 @@ func TestAnswers(t *testing.T) {
 		// packet) is not repeated (§7.1).
 		time.Sleep(1100 * time.Millisecond)
 		kp := []dns.RR{&dns.PTR{Hdr: dns.RR_Header{Name: "_p2p._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4000}, Ptr: inst}}
-		f.in <- query("10.88.0.9:5353", 0, kp, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		f.In <- query("10.88.0.9:5353", 0, kp, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
 		synctest.Wait()
 		time.Sleep(200 * time.Millisecond)
-		if got := f.take(); len(got) != 0 {
-			t.Fatalf("answered a known PTR: %+v", got[0].msg.Answers)
+		if got := f.Take(); len(got) != 0 {
+			t.Fatalf("answered a known PTR: %+v", got[0].Msg.Answers)
 		}
 
 		// Unique records go at once; known answers are suppressed.
 		time.Sleep(1100 * time.Millisecond)
 		known := []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 100}, Port: 4001, Target: "h1.local."}}
-		f.in <- query("10.88.0.9:5353", 0, known, dns.Question{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		f.In <- query("10.88.0.9:5353", 0, known, dns.Question{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
 		synctest.Wait()
-		got = f.take()
-		if len(got) != 1 || types(got[0].msg.Answers) != "TXT" {
+		got = f.Take()
+		if len(got) != 1 || types(got[0].Msg.Answers) != "TXT" {
 			t.Fatalf("SRV+TXT with SRV known: %+v", got)
 		}
 
 		// QU: unicast to the asker.
 		time.Sleep(1100 * time.Millisecond)
-		f.in <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "h1.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET | 1<<15})
+		f.In <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "h1.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET | 1<<15})
 		synctest.Wait()
-		got = f.take()
-		if len(got) != 1 || got[0].dst != netip.MustParseAddrPort("10.88.0.9:5353") || types(got[0].msg.Answers) != "A" {
+		got = f.Take()
+		if len(got) != 1 || got[0].Dst != netip.MustParseAddrPort("10.88.0.9:5353") || types(got[0].Msg.Answers) != "A" {
 			t.Fatalf("QU A: %+v", got)
 		}
 
 		// Legacy unicast: to the source port, ID and question echoed, no
 		// cache-flush, TTL at most 10.
-		f.in <- query("10.88.0.9:40000", 4242, nil, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		f.In <- query("10.88.0.9:40000", 4242, nil, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
 		synctest.Wait()
-		got = f.take()
+		got = f.Take()
 		if len(got) != 1 {
 			t.Fatalf("legacy: %d packets", len(got))
 		}
-		m := got[0].msg
-		if got[0].dst.Port() != 40000 || m.ID != 4242 || len(m.Questions) != 1 || m.Answers[0].CacheFlush || m.Answers[0].TTL > 10 {
-			t.Errorf("legacy reply to %v: id %d, %d questions, flush %v, ttl %d", got[0].dst, m.ID, len(m.Questions), m.Answers[0].CacheFlush, m.Answers[0].TTL)
+		m := got[0].Msg
+		if got[0].Dst.Port() != 40000 || m.ID != 4242 || len(m.Questions) != 1 || m.Answers[0].CacheFlush || m.Answers[0].TTL > 10 {
+			t.Errorf("legacy reply to %v: id %d, %d questions, flush %v, ttl %d", got[0].Dst, m.ID, len(m.Questions), m.Answers[0].CacheFlush, m.Answers[0].TTL)
 		}
 
 		// A type the instance does not have: NSEC listing TXT and SRV.
 		time.Sleep(1100 * time.Millisecond)
-		f.in <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: inst, Qtype: dns.TypeAAAA, Qclass: dns.ClassINET})
+		f.In <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: inst, Qtype: dns.TypeAAAA, Qclass: dns.ClassINET})
 		synctest.Wait()
-		got = f.take()
-		if len(got) != 1 || types(got[0].msg.Answers) != "NSEC" {
+		got = f.Take()
+		if len(got) != 1 || types(got[0].Msg.Answers) != "NSEC" {
 			t.Fatalf("AAAA on the instance: %+v", got)
 		}
 	})
 }
 
 func TestConflictRenames(t *testing.T) {
-	start(t, node, advertise.Faults{}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+	start(t, node, advertise.Faults{}, func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event) {
 		time.Sleep(200 * time.Millisecond) // first probe out
 		// Another host already owns the name with other data.
 		m := new(dns.Msg)
 		m.Response, m.Authoritative = true, true
 		m.Answer = []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | 1<<15, Ttl: 120}, Port: 9999, Target: "other.local."}}
 		b, _ := m.Pack()
-		f.in <- mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b}
+		f.In <- mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b}
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
 		var kinds []string
@@ -293,8 +247,8 @@ func TestConflictRenames(t *testing.T) {
 		if !strings.HasPrefix(strings.Join(kinds, " "), "probing conflict renamed probing announced announced") {
 			t.Errorf("events %v", kinds)
 		}
-		last := f.take()
-		ann := last[len(last)-1].msg
+		last := f.Take()
+		ann := last[len(last)-1].Msg
 		if tgt, _ := ann.Answers[0].Target(); tgt != `Node\ 1\ \(2\)._p2p._tcp.local.` {
 			t.Errorf("announced PTR -> %s, want Node 1 (2)", ann.Answers[0].RDataText())
 		}
@@ -302,13 +256,13 @@ func TestConflictRenames(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	start(t, node, advertise.Faults{ZeroLengthTXT: true, NoProbe: true, NoCacheFlush: true, FlushShared: true}, func(ctx context.Context, f *fakeNet, t0 time.Time, events func() []advertise.Event) {
+	start(t, node, advertise.Faults{ZeroLengthTXT: true, NoProbe: true, NoCacheFlush: true, FlushShared: true}, func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event) {
 		synctest.Wait()
-		got := f.take()
-		if len(got) != 1 || !got[0].msg.Response() {
+		got := f.Take()
+		if len(got) != 1 || !got[0].Msg.Response() {
 			t.Fatalf("no-probe: first packet should be an announcement at once, got %d", len(got))
 		}
-		for _, r := range got[0].msg.Answers {
+		for _, r := range got[0].Msg.Answers {
 			if r.Type == dns.TypeTXT && len(r.Data) != 0 {
 				t.Errorf("zero-length-txt: TXT is %x", r.Data)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -16,57 +15,8 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/mdns/mdnstest"
 )
-
-// fakeNet is an in-memory Transport: tests inject packets and read what was
-// sent.
-type fakeNet struct {
-	in   chan mdns.Packet
-	mu   sync.Mutex
-	sent []sent
-}
-
-type sent struct {
-	at  time.Time
-	msg *mdns.Message
-}
-
-func newFakeNet() *fakeNet { return &fakeNet{in: make(chan mdns.Packet, 64)} }
-
-func (f *fakeNet) Recv(ctx context.Context) (mdns.Packet, error) {
-	select {
-	case p := <-f.in:
-		return p, nil
-	case <-ctx.Done():
-		return mdns.Packet{}, ctx.Err()
-	}
-}
-
-func (f *fakeNet) Send(msg []byte, ifIndex int, v6 bool) error {
-	if v6 {
-		return nil // count each query once
-	}
-	m, err := mdns.Parse(msg)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	f.sent = append(f.sent, sent{time.Now(), m})
-	f.mu.Unlock()
-	return nil
-}
-
-func (f *fakeNet) Interfaces() []net.Interface {
-	return []net.Interface{{Index: 2, Name: "eth0", Flags: net.FlagUp | net.FlagMulticast}}
-}
-func (f *fakeNet) IPv4() bool { return true }
-func (f *fakeNet) IPv6() bool { return true }
-
-func (f *fakeNet) queries() []sent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]sent(nil), f.sent...)
-}
 
 func rr(s string) dns.RR {
 	r, err := dns.NewRR(s)
@@ -122,9 +72,9 @@ func (r *recorder) all() []browse.Event {
 	return append([]browse.Event(nil), r.events...)
 }
 
-func run(t *testing.T, types []string, body func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time)) {
+func run(t *testing.T, types []string, body func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time)) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFakeNet()
+		f := mdnstest.New()
 		rec := &recorder{}
 		b := browse.New(f, browse.Config{Rand: func(n time.Duration) time.Duration { return n / 2 }})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -165,10 +115,10 @@ func itoa(n uint32) string {
 }
 
 func TestQuerySchedule(t *testing.T) {
-	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(16 * time.Second)
 		synctest.Wait()
-		qs := f.queries()
+		qs := f.Sent()
 		// RFC 6762 §5.2: first after 20-120 ms (here 20 ms plus half of
 		// the 40 ms jitter window), then 1, 2, 4, 8 s apart.
 		want := []time.Duration{40 * time.Millisecond, 1040 * time.Millisecond, 3040 * time.Millisecond, 7040 * time.Millisecond, 15040 * time.Millisecond}
@@ -176,20 +126,20 @@ func TestQuerySchedule(t *testing.T) {
 			t.Fatalf("%d queries in 16 s, want %d", len(qs), len(want))
 		}
 		for i, q := range qs {
-			if got := q.at.Sub(start); got != want[i] {
+			if got := q.At.Sub(start); got != want[i] {
 				t.Errorf("query %d at %v, want %v", i, got, want[i])
 			}
-			if len(q.msg.Questions) != 1 || q.msg.Questions[0].Name != "_p2p._tcp.local." || q.msg.Questions[0].Type != dns.TypePTR || q.msg.Response() {
-				t.Errorf("query %d = %+v", i, q.msg.Questions)
+			if len(q.Msg.Questions) != 1 || q.Msg.Questions[0].Name != "_p2p._tcp.local." || q.Msg.Questions[0].Type != dns.TypePTR || q.Msg.Response() {
+				t.Errorf("query %d = %+v", i, q.Msg.Questions)
 			}
 		}
 	})
 }
 
 func TestAddUpdateGoodbye(t *testing.T) {
-	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
-		f.in <- announce([]byte("\x09key=value"), 4500)
+		f.In <- announce([]byte("\x09key=value"), 4500)
 		synctest.Wait()
 		ev := rec.all()
 		if len(ev) != 1 || ev[0].Kind != browse.Added {
@@ -207,14 +157,14 @@ func TestAddUpdateGoodbye(t *testing.T) {
 		// Known-answer suppression: the next query lists the PTR.
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
-		qs := f.queries()
-		last := qs[len(qs)-1].msg
+		qs := f.Sent()
+		last := qs[len(qs)-1].Msg
 		if len(last.Answers) != 1 || last.Answers[0].Type != dns.TypePTR || last.Answers[0].TTL > 4500 || last.Answers[0].TTL < 4490 {
 			t.Errorf("known answers = %+v, want the PTR with its remaining TTL", last.Answers)
 		}
 
 		// A new TXT with the cache-flush bit more than 1 s later: updated.
-		f.in <- response([]dns.RR{txtRR(inst, 4500, true, []byte("\x0akey=value2"))})
+		f.In <- response([]dns.RR{txtRR(inst, 4500, true, []byte("\x0akey=value2"))})
 		synctest.Wait()
 		ev = rec.all()
 		if len(ev) != 2 || ev[1].Kind != browse.Updated || len(ev[1].Changes) != 1 || ev[1].Changes[0].Field != "txt" ||
@@ -222,7 +172,7 @@ func TestAddUpdateGoodbye(t *testing.T) {
 			t.Fatalf("events = %+v, want an update of the TXT", ev)
 		}
 		// Goodbye: removed one second later, not before.
-		f.in <- response([]dns.RR{rr("_p2p._tcp.local. 0 IN PTR " + inst)})
+		f.In <- response([]dns.RR{rr("_p2p._tcp.local. 0 IN PTR " + inst)})
 		synctest.Wait()
 		gb := time.Now()
 		if n := len(rec.all()); n != 2 {
@@ -241,9 +191,9 @@ func TestAddUpdateGoodbye(t *testing.T) {
 }
 
 func TestExpiryAndRefresh(t *testing.T) {
-	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
-		f.in <- announce([]byte{0}, 10)
+		f.In <- announce([]byte{0}, 10)
 		synctest.Wait()
 		arrived := time.Now()
 		if ev := rec.all(); len(ev) != 1 || ev[0].Service.TXTState != browse.TXTEmpty {
@@ -260,11 +210,11 @@ func TestExpiryAndRefresh(t *testing.T) {
 		}
 		// Refresh queries for the PTR at 80, 85, 90, 95% of 10 s (+1% jitter).
 		var refresh []time.Duration
-		for _, q := range f.queries() {
-			if q.at.After(arrived) && len(q.msg.Answers) == 0 && q.msg.Questions[0].Type == dns.TypePTR && q.at.Sub(arrived) < 10*time.Second {
-				for _, qq := range q.msg.Questions {
+		for _, q := range f.Sent() {
+			if q.At.After(arrived) && len(q.Msg.Answers) == 0 && q.Msg.Questions[0].Type == dns.TypePTR && q.At.Sub(arrived) < 10*time.Second {
+				for _, qq := range q.Msg.Questions {
 					if qq.Name == "_p2p._tcp.local." {
-						refresh = append(refresh, q.at.Sub(arrived).Round(10*time.Millisecond))
+						refresh = append(refresh, q.At.Sub(arrived).Round(10*time.Millisecond))
 					}
 				}
 			}
@@ -285,10 +235,10 @@ func TestExpiryAndRefresh(t *testing.T) {
 }
 
 func TestResolveMissingTXT(t *testing.T) {
-	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
-		before := len(f.queries())
-		f.in <- response(
+		before := len(f.Sent())
+		f.In <- response(
 			[]dns.RR{rr("_p2p._tcp.local. 4500 IN PTR " + inst)},
 			flush(rr(inst+" 120 IN SRV 0 0 4001 host1.local.")),
 			flush(rr("host1.local. 120 IN A 10.88.0.2")),
@@ -297,8 +247,8 @@ func TestResolveMissingTXT(t *testing.T) {
 		if len(rec.all()) != 0 {
 			t.Fatal("announced before the TXT had a chance to arrive")
 		}
-		qs := f.queries()[before:]
-		if len(qs) == 0 || !hasQuestion(qs[0].msg, inst, dns.TypeTXT) {
+		qs := f.Sent()[before:]
+		if len(qs) == 0 || !hasQuestion(qs[0].Msg, inst, dns.TypeTXT) {
 			t.Fatalf("no direct TXT query after the PTR; sent %d", len(qs))
 		}
 		time.Sleep(time.Second)
@@ -308,7 +258,7 @@ func TestResolveMissingTXT(t *testing.T) {
 			t.Fatalf("events = %+v, want added with no TXT seen", ev)
 		}
 		// A zero-length TXT later is reported as such, not as missing.
-		f.in <- response([]dns.RR{txtRR(inst, 4500, true, nil)})
+		f.In <- response([]dns.RR{txtRR(inst, 4500, true, nil)})
 		synctest.Wait()
 		ev = rec.all()
 		if len(ev) != 2 || ev[1].Service.TXTState != browse.TXTZeroLength {
@@ -318,29 +268,29 @@ func TestResolveMissingTXT(t *testing.T) {
 }
 
 func TestFlushedAddressAndEnumeration(t *testing.T) {
-	run(t, nil, func(ctx context.Context, f *fakeNet, rec *recorder, start time.Time) {
+	run(t, nil, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
-		if qs := f.queries(); len(qs) == 0 || !hasQuestion(qs[0].msg, browse.ServicesName, dns.TypePTR) {
+		if qs := f.Sent(); len(qs) == 0 || !hasQuestion(qs[0].Msg, browse.ServicesName, dns.TypePTR) {
 			t.Fatal("no service type enumeration query")
 		}
-		f.in <- response([]dns.RR{rr(browse.ServicesName + " 4500 IN PTR _p2p._tcp.local.")})
+		f.In <- response([]dns.RR{rr(browse.ServicesName + " 4500 IN PTR _p2p._tcp.local.")})
 		synctest.Wait()
 		time.Sleep(200 * time.Millisecond)
 		synctest.Wait()
 		found := false
-		for _, q := range f.queries() {
-			if hasQuestion(q.msg, "_p2p._tcp.local.", dns.TypePTR) {
+		for _, q := range f.Sent() {
+			if hasQuestion(q.Msg, "_p2p._tcp.local.", dns.TypePTR) {
 				found = true
 			}
 		}
 		if !found {
 			t.Fatal("enumerated type not browsed")
 		}
-		f.in <- announce([]byte("\x03a=1"), 4500)
+		f.In <- announce([]byte("\x03a=1"), 4500)
 		synctest.Wait()
 		time.Sleep(2 * time.Second)
 		// The host moves: a cache-flush A record replaces the old address.
-		f.in <- response([]dns.RR{flush(rr("host1.local. 120 IN A 10.88.0.9"))})
+		f.In <- response([]dns.RR{flush(rr("host1.local. 120 IN A 10.88.0.9"))})
 		synctest.Wait()
 		time.Sleep(1100 * time.Millisecond)
 		synctest.Wait()

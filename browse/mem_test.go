@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/mdns/mdnstest"
 )
 
 // BenchmarkInstances feeds 10,000 announced instances through the engine
@@ -27,7 +28,7 @@ func BenchmarkInstances(b *testing.B) {
 		}
 	}
 	for it := 0; it < b.N; it++ {
-		f := newFakeNet()
+		f := mdnstest.New()
 		br := browse.New(f, browse.Config{})
 		ctx, cancel := context.WithCancel(context.Background())
 		added := 0
@@ -45,7 +46,7 @@ func BenchmarkInstances(b *testing.B) {
 			})
 		}()
 		for _, p := range pkts {
-			f.in <- response(p[:1], p[1:]...)
+			f.In <- response(p[:1], p[1:]...)
 		}
 		<-all
 		runtime.GC()
