@@ -486,8 +486,8 @@ func (r *Responder) lostTieBreak(m *mdns.Message) bool {
 // canonicalRData returns a record's data with names uncompressed, for the
 // tie-break comparison.
 func canonicalRData(a *mdns.Record) []byte {
-	if a.RR != nil {
-		return rdataBytes(a.RR)
+	if rr := a.RR(); rr != nil {
+		return rdataBytes(rr)
 	}
 	return a.Data
 }

@@ -61,12 +61,14 @@ func BuildQuery(qs []Question, known []KnownAnswer) ([]byte, error) {
 
 // Target returns the domain name a PTR, SRV or CNAME record points to.
 func (r *Record) Target() (string, bool) {
-	switch rr := r.RR.(type) {
-	case *dns.PTR:
-		return rr.Ptr, true
-	case *dns.SRV:
-		return rr.Target, true
-	case *dns.CNAME:
+	if r.DataErr != nil || len(r.Data) == 0 {
+		return "", false
+	}
+	switch r.Type {
+	case dns.TypePTR, dns.TypeSRV:
+		return r.target, true
+	}
+	if rr, ok := r.rr.(*dns.CNAME); ok {
 		return rr.Target, true
 	}
 	return "", false
@@ -74,22 +76,15 @@ func (r *Record) Target() (string, bool) {
 
 // SRV returns the fields of an SRV record.
 func (r *Record) SRV() (priority, weight, port uint16, target string, ok bool) {
-	if rr, is := r.RR.(*dns.SRV); is {
-		return rr.Priority, rr.Weight, rr.Port, rr.Target, true
+	if r.Type != dns.TypeSRV || r.DataErr != nil || len(r.Data) == 0 {
+		return 0, 0, 0, "", false
 	}
-	return 0, 0, 0, "", false
+	return r.srv[0], r.srv[1], r.srv[2], r.target, true
 }
 
 // Addr returns the address of an A or AAAA record.
 func (r *Record) Addr() (netip.Addr, bool) {
-	switch rr := r.RR.(type) {
-	case *dns.A:
-		a, ok := netip.AddrFromSlice(rr.A)
-		return a.Unmap(), ok
-	case *dns.AAAA:
-		return netip.AddrFromSlice(rr.AAAA)
-	}
-	return netip.Addr{}, false
+	return r.addr, r.addr.IsValid()
 }
 
 // SplitName splits a presentation-format name (as Parse returns it, with

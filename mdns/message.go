@@ -29,8 +29,7 @@ const (
 const topBit = 1 << 15
 
 // Message is a decoded DNS message with the mDNS bits made first-class. Record
-// data is kept as the raw bytes on the wire; RR holds miekg/dns's decoding of
-// it where miekg can represent it, and is never used for TXT.
+// data is kept as the raw bytes on the wire, next to its decoding.
 type Message struct {
 	ID         uint16
 	Flags      uint16 // header bits 16-31 as on the wire (QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode)
@@ -58,18 +57,27 @@ func (m *Message) Opcode() int { return int(m.Flags>>11) & 0xf }
 func (m *Message) Rcode() int { return int(m.Flags & 0xf) }
 
 // FlagNames lists the set header bits by name, e.g. "qr aa".
-func (m *Message) FlagNames() string {
-	var f []string
-	for _, b := range []struct {
-		bit  uint16
-		name string
-	}{{flagQR, "qr"}, {flagAA, "aa"}, {flagTC, "tc"}, {flagRD, "rd"}, {flagRA, "ra"}, {flagZ, "z"}, {flagAD, "ad"}, {flagCD, "cd"}} {
-		if m.Flags&b.bit != 0 {
-			f = append(f, b.name)
+func (m *Message) FlagNames() string { return string(m.AppendFlagNames(nil)) }
+
+// AppendFlagNames appends FlagNames's list to b.
+func (m *Message) AppendFlagNames(b []byte) []byte {
+	first := true
+	for _, f := range flagNames {
+		if m.Flags&f.bit != 0 {
+			if !first {
+				b = append(b, ' ')
+			}
+			first = false
+			b = append(b, f.name...)
 		}
 	}
-	return strings.Join(f, " ")
+	return b
 }
+
+var flagNames = [...]struct {
+	bit  uint16
+	name string
+}{{flagQR, "qr"}, {flagAA, "aa"}, {flagTC, "tc"}, {flagRD, "rd"}, {flagRA, "ra"}, {flagZ, "z"}, {flagAD, "ad"}, {flagCD, "cd"}}
 
 // Question is one entry of the question section.
 type Question struct {
@@ -79,7 +87,9 @@ type Question struct {
 	QU    bool   // unicast response requested (RFC 6762 §5.4)
 }
 
-// Record is one resource record as it was on the wire.
+// Record is one resource record as it was on the wire. PTR, SRV, A and
+// AAAA data are decoded by Parse itself (read them with Target, SRV and
+// Addr); any other type except TXT goes through miekg/dns.
 type Record struct {
 	Name       string
 	Type       uint16
@@ -88,8 +98,12 @@ type Record struct {
 	TTL        uint32
 	Offset     int    // offset of the RDATA in the message
 	Data       []byte // RDATA exactly as on the wire (names may be compressed)
-	RR         dns.RR // miekg/dns decoding, nil when it failed; never trust it for TXT
-	DataErr    error  // why RR is nil, if it is
+	DataErr    error  // why the data could not be decoded, if it could not
+
+	target string     // PTR and SRV: the name the data points to
+	srv    [3]uint16  // SRV: priority, weight, port
+	addr   netip.Addr // A, AAAA
+	rr     dns.RR     // miekg/dns's decoding of any other type; never TXT
 }
 
 // TXT parses the record's RDATA as a TXT record (RFC 6763 §6). It is only
@@ -129,8 +143,8 @@ func (e *ParseError) Error() string {
 
 // Parse decodes a DNS message. It never panics. On malformed input it
 // returns the message decoded so far and a *ParseError naming the offset.
-// Record data that miekg/dns cannot decode is not an error: the record keeps
-// its raw bytes and DataErr says why.
+// Record data that cannot be decoded is not an error: the record keeps its
+// raw bytes and DataErr says why.
 func Parse(b []byte) (*Message, error) {
 	m := &Message{}
 	if len(b) < 12 {
@@ -141,12 +155,13 @@ func Parse(b []byte) (*Message, error) {
 	for i := range m.Counts {
 		m.Counts[i] = binary.BigEndian.Uint16(b[4+2*i:])
 	}
+	var names nameTable
 	off := 12
 	if n := int(m.Counts[0]); n > 0 {
 		m.Questions = make([]Question, 0, min(n, len(b)/5))
 	}
 	for i := 0; i < int(m.Counts[0]); i++ {
-		name, next, err := dns.UnpackDomainName(b, off)
+		name, next, err := names.unpack(b, off)
 		if err != nil {
 			return m, &ParseError{Offset: off, Section: SectionQuestion, Index: i, Reason: "name: " + nameErr(err)}
 		}
@@ -162,28 +177,38 @@ func Parse(b []byte) (*Message, error) {
 		})
 		off = next + 4
 	}
+	// One array holds the records of all three sections; each section is
+	// a slice of it with its capacity capped, so appending to one never
+	// overwrites the next.
+	total := int(m.Counts[1]) + int(m.Counts[2]) + int(m.Counts[3])
+	var recs []Record
+	if total > 0 {
+		recs = make([]Record, 0, min(total, len(b)/11))
+	}
 	for s, dst := range []*[]Record{&m.Answers, &m.Authority, &m.Additional} {
 		sec := Section(s + 2)
 		n := int(m.Counts[s+1])
-		if n > 0 {
-			*dst = make([]Record, 0, min(n, len(b)/11))
-		}
+		first := len(recs)
 		for i := 0; i < n; i++ {
-			r, next, perr := parseRecord(b, off)
+			r, next, perr := parseRecord(b, off, &names)
 			if perr != nil {
 				perr.Section, perr.Index = sec, i
+				*dst = recs[first:len(recs):len(recs)]
 				return m, perr
 			}
-			*dst = append(*dst, r)
+			recs = append(recs, r)
 			off = next
+		}
+		if n > 0 {
+			*dst = recs[first:len(recs):len(recs)]
 		}
 	}
 	m.Trailing = len(b) - off
 	return m, nil
 }
 
-func parseRecord(b []byte, off int) (Record, int, *ParseError) {
-	name, next, err := dns.UnpackDomainName(b, off)
+func parseRecord(b []byte, off int, names *nameTable) (Record, int, *ParseError) {
+	name, next, err := names.unpack(b, off)
 	if err != nil {
 		return Record{}, 0, &ParseError{Offset: off, Reason: "name: " + nameErr(err)}
 	}
@@ -205,20 +230,119 @@ func parseRecord(b []byte, off int) (Record, int, *ParseError) {
 		return Record{}, 0, &ParseError{Offset: next + 8, Reason: fmt.Sprintf("RDLENGTH %d overruns the message (%d bytes remain)", rdlen, len(b)-r.Offset)}
 	}
 	r.Data = b[r.Offset:end]
-	if r.Type != dns.TypeTXT && rdlen > 0 {
-		hdr := dns.RR_Header{Name: name, Rrtype: r.Type, Class: r.Class, Ttl: r.TTL, Rdlength: uint16(rdlen)}
-		rr, used, err := unpackRR(hdr, b, r.Offset)
-		switch {
-		case err != nil:
-			r.DataErr = err
-		case used != end:
-			r.DataErr = fmt.Errorf("record data is %d bytes but decodes from %d", rdlen, used-r.Offset)
-			r.RR = rr
-		default:
-			r.RR = rr
-		}
+	if rdlen > 0 {
+		r.decodeData(b, names)
 	}
 	return r, end, nil
+}
+
+// decodeData decodes the record's data: PTR, SRV, A and AAAA here, without
+// allocating more than the target name, other types with miekg/dns.
+func (r *Record) decodeData(b []byte, names *nameTable) {
+	switch r.Type {
+	case dns.TypeTXT:
+	case dns.TypeA:
+		if len(r.Data) != 4 {
+			r.DataErr = fmt.Errorf("record data is %d bytes; an A record holds 4", len(r.Data))
+			return
+		}
+		r.addr = netip.AddrFrom4([4]byte(r.Data))
+	case dns.TypeAAAA:
+		if len(r.Data) != 16 {
+			r.DataErr = fmt.Errorf("record data is %d bytes; an AAAA record holds 16", len(r.Data))
+			return
+		}
+		r.addr = netip.AddrFrom16([16]byte(r.Data))
+	case dns.TypePTR:
+		r.target, r.DataErr = r.dataName(b, names, 0)
+	case dns.TypeSRV:
+		if len(r.Data) < 7 {
+			r.DataErr = fmt.Errorf("record data is %d bytes; an SRV record needs at least 7 (priority, weight, port, target name)", len(r.Data))
+			return
+		}
+		for i := range r.srv {
+			r.srv[i] = binary.BigEndian.Uint16(r.Data[2*i:])
+		}
+		r.target, r.DataErr = r.dataName(b, names, 6)
+	default:
+		hdr := dns.RR_Header{Name: r.Name, Rrtype: r.Type, Class: r.Class, Ttl: r.TTL, Rdlength: uint16(len(r.Data))}
+		rr, _, err := unpackRR(hdr, b, r.Offset)
+		if err != nil {
+			r.DataErr = err
+			return
+		}
+		r.rr = rr
+	}
+}
+
+// dataName decodes the name at skip bytes into the record's data, which
+// must end where the data ends.
+func (r *Record) dataName(b []byte, names *nameTable, skip int) (string, error) {
+	start := r.Offset + skip
+	name, next, err := names.unpack(b, start)
+	if err != nil {
+		return "", fmt.Errorf("target name at offset %d: %s", start, nameErr(err))
+	}
+	if end := r.Offset + len(r.Data); next != end {
+		return "", fmt.Errorf("record data is %d bytes but its target name ends after %d", len(r.Data), next-r.Offset)
+	}
+	return name, nil
+}
+
+// nameTable remembers the names one message has decoded by their offset,
+// so a name that is only a compression pointer to one of them (most names
+// in an mDNS response) costs no new string.
+type nameTable struct {
+	n       int
+	entries [24]struct {
+		off  int
+		ptrs int // compression pointers followed to decode it
+		name string
+	}
+}
+
+// maxPointers is miekg/dns's limit on compression pointers in one name.
+const maxPointers = (255+1)/2 - 2
+
+// unpack decodes the name at off, as dns.UnpackDomainName does.
+func (t *nameTable) unpack(b []byte, off int) (string, int, error) {
+	if off+1 < len(b) && b[off]&0xc0 == 0xc0 {
+		ptr := int(b[off]&0x3f)<<8 | int(b[off+1])
+		for i := 0; i < t.n; i++ {
+			if e := &t.entries[i]; e.off == ptr && e.ptrs < maxPointers {
+				return e.name, off + 2, nil
+			}
+		}
+	}
+	name, next, err := dns.UnpackDomainName(b, off)
+	if err == nil && t.n < len(t.entries) {
+		e := &t.entries[t.n]
+		e.off, e.ptrs, e.name = off, pointers(b, off), name
+		t.n++
+	}
+	return name, next, err
+}
+
+// pointers counts the compression pointers followed to read the name at
+// off, which has decoded without error.
+func pointers(b []byte, off int) int {
+	n := 0
+	for off < len(b) && n <= maxPointers {
+		c := int(b[off])
+		switch {
+		case c == 0:
+			return n
+		case c&0xc0 == 0xc0:
+			if off+1 >= len(b) {
+				return n
+			}
+			n++
+			off = (c&0x3f)<<8 | int(b[off+1])
+		default:
+			off += 1 + c
+		}
+	}
+	return n
 }
 
 // unpackRR calls miekg/dns and turns any panic in it into an error: data off
@@ -237,59 +361,90 @@ func nameErr(err error) string {
 	return strings.TrimPrefix(s, "dns: ")
 }
 
+// RR returns miekg/dns's form of the record, built on demand for PTR, SRV,
+// A and AAAA. It is nil for TXT (never trust miekg/dns with TXT data), for
+// empty data and for data that did not decode.
+func (r *Record) RR() dns.RR {
+	if r.DataErr != nil || len(r.Data) == 0 {
+		return nil
+	}
+	hdr := dns.RR_Header{Name: r.Name, Rrtype: r.Type, Class: r.Class, Ttl: r.TTL, Rdlength: uint16(len(r.Data))}
+	switch r.Type {
+	case dns.TypeTXT:
+		return nil
+	case dns.TypeA:
+		return &dns.A{Hdr: hdr, A: r.addr.AsSlice()}
+	case dns.TypeAAAA:
+		return &dns.AAAA{Hdr: hdr, AAAA: r.addr.AsSlice()}
+	case dns.TypePTR:
+		return &dns.PTR{Hdr: hdr, Ptr: r.target}
+	case dns.TypeSRV:
+		return &dns.SRV{Hdr: hdr, Priority: r.srv[0], Weight: r.srv[1], Port: r.srv[2], Target: r.target}
+	}
+	return r.rr
+}
+
 // RDataText renders a record's data for people: TXT as its quoted strings
-// with every non-printable byte escaped, other types as miekg/dns presents
-// them, and undecodable data as hex.
-func (r *Record) RDataText() string {
+// with every non-printable byte escaped, other types in presentation form,
+// and undecodable data as hex.
+func (r *Record) RDataText() string { return string(r.AppendRDataText(nil)) }
+
+// AppendRDataText appends RDataText's rendering to b.
+func (r *Record) AppendRDataText(b []byte) []byte {
 	if r.Type == dns.TypeTXT {
-		return TXTText(r.Data)
+		return AppendTXTText(b, r.Data)
 	}
-	switch rr := r.RR.(type) {
-	case nil:
-		if len(r.Data) == 0 {
-			return "(empty rdata)"
-		}
-		return fmt.Sprintf("\\# %d %x", len(r.Data), r.Data)
-	case *dns.PTR:
-		return EscapeText(rr.Ptr)
-	case *dns.A:
-		if a, ok := netip.AddrFromSlice(rr.A); ok {
-			return a.Unmap().String()
-		}
-	case *dns.AAAA:
-		if a, ok := netip.AddrFromSlice(rr.AAAA); ok {
-			return a.String()
-		}
-	case *dns.SRV:
-		b := make([]byte, 0, 24+len(rr.Target))
-		b = strconv.AppendUint(b, uint64(rr.Priority), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(rr.Weight), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(rr.Port), 10)
-		b = append(b, ' ')
-		return string(b) + EscapeText(rr.Target)
+	switch {
+	case len(r.Data) == 0:
+		return append(b, "(empty rdata)"...)
+	case r.DataErr != nil:
+		return fmt.Appendf(b, "\\# %d %x", len(r.Data), r.Data)
 	}
-	s := strings.TrimPrefix(r.RR.String(), r.RR.Header().String())
-	return EscapeText(s)
+	switch r.Type {
+	case dns.TypePTR:
+		return AppendEscaped(b, r.target)
+	case dns.TypeA, dns.TypeAAAA:
+		return r.addr.AppendTo(b)
+	case dns.TypeSRV:
+		b = strconv.AppendUint(b, uint64(r.srv[0]), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(r.srv[1]), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(r.srv[2]), 10)
+		b = append(b, ' ')
+		return AppendEscaped(b, r.target)
+	}
+	if r.rr == nil { // not from Parse
+		return fmt.Appendf(b, "\\# %d %x", len(r.Data), r.Data)
+	}
+	s := strings.TrimPrefix(r.rr.String(), r.rr.Header().String())
+	return AppendEscaped(b, s)
 }
 
 // TXTText renders TXT RDATA: each string quoted and escaped with its length,
 // "(zero-length rdata)" for none, and a note where the strings overrun.
-func TXTText(rdata []byte) string {
+func TXTText(rdata []byte) string { return string(AppendTXTText(nil, rdata)) }
+
+// AppendTXTText appends TXTText's rendering to b.
+func AppendTXTText(b, rdata []byte) []byte {
 	if len(rdata) == 0 {
-		return "(zero-length rdata)"
+		return append(b, "(zero-length rdata)"...)
 	}
-	rec, err := txt.Parse(rdata)
-	b := make([]byte, 0, 2*len(rdata)+8)
-	for i, s := range rec.Strings {
-		if i > 0 {
+	first := true
+	off := 0
+	for off < len(rdata) {
+		n := int(rdata[off])
+		if off+1+n > len(rdata) {
+			break
+		}
+		if !first {
 			b = append(b, ' ')
 		}
+		first = false
 		b = append(b, '[')
-		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = strconv.AppendInt(b, int64(n), 10)
 		b = append(b, ']', '"')
-		for _, c := range s {
+		for _, c := range rdata[off+1 : off+1+n] {
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
@@ -300,14 +455,18 @@ func TXTText(rdata []byte) string {
 			}
 		}
 		b = append(b, '"')
+		off += 1 + n
 	}
-	if err != nil {
-		if len(b) > 0 {
+	if off < len(rdata) {
+		_, err := txt.Parse(rdata)
+		if !first {
 			b = append(b, ' ')
 		}
-		b = append(b, "(malformed: "+err.Error()+")"...)
+		b = append(b, "(malformed: "...)
+		b = append(b, err.Error()...)
+		b = append(b, ')')
 	}
-	return string(b)
+	return b
 }
 
 const hexDigits = "0123456789abcdef"
@@ -315,30 +474,55 @@ const hexDigits = "0123456789abcdef"
 // EscapeText makes a string safe for a terminal: control characters and
 // DEL become \xHH.
 func EscapeText(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if clean(s) {
 		return s
 	}
-	var sb strings.Builder
+	return string(AppendEscaped(nil, s))
+}
+
+// AppendEscaped appends s to b as EscapeText renders it.
+func AppendEscaped(b []byte, s string) []byte {
+	if clean(s) {
+		return append(b, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c == 0x7f {
-			fmt.Fprintf(&sb, `\x%02x`, c)
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
 		} else {
-			sb.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	return sb.String()
+	return b
+}
+
+func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // TypeString names an RR type ("TXT", or "TYPE65534").
 func TypeString(t uint16) string {
+	switch t { // the types of nearly every mDNS packet, without a map lookup
+	case dns.TypePTR:
+		return "PTR"
+	case dns.TypeSRV:
+		return "SRV"
+	case dns.TypeTXT:
+		return "TXT"
+	case dns.TypeA:
+		return "A"
+	case dns.TypeAAAA:
+		return "AAAA"
+	case dns.TypeNSEC:
+		return "NSEC"
+	case dns.TypeANY:
+		return "ANY"
+	}
 	if s, ok := dns.TypeToString[t]; ok {
 		return s
 	}
@@ -347,6 +531,9 @@ func TypeString(t uint16) string {
 
 // ClassString names a class ("IN", or "CLASS3").
 func ClassString(c uint16) string {
+	if c == dns.ClassINET {
+		return "IN"
+	}
 	if s, ok := dns.ClassToString[c]; ok {
 		return s
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,8 +94,8 @@ func TestParseAvahiAnnouncement(t *testing.T) {
 				if r.CacheFlush {
 					t.Error("shared PTR record has the cache-flush bit")
 				}
-				if ptr, ok := r.RR.(*dns.PTR); !ok || ptr.Ptr != `Node\ 1._p2p._tcp.local.` {
-					t.Errorf("PTR RR = %v", r.RR)
+				if ptr, ok := r.RR().(*dns.PTR); !ok || ptr.Ptr != `Node\ 1._p2p._tcp.local.` {
+					t.Errorf("PTR RR = %v", r.RR())
 				}
 			}
 		}
@@ -196,6 +197,108 @@ func TestEscapeText(t *testing.T) {
 	}
 }
 
+// sameAsMiekg checks that Parse decoded every PTR, SRV, A and AAAA record
+// of b (which it reads itself) exactly as miekg/dns does: the same data, or
+// an error where miekg has one.
+func sameAsMiekg(t *testing.T, b []byte, m *mdns.Message) {
+	t.Helper()
+	for _, sec := range [][]mdns.Record{m.Answers, m.Authority, m.Additional} {
+		for i := range sec {
+			r := &sec[i]
+			switch r.Type {
+			case dns.TypePTR, dns.TypeSRV, dns.TypeA, dns.TypeAAAA:
+			default:
+				continue
+			}
+			if len(r.Data) == 0 {
+				continue
+			}
+			hdr := dns.RR_Header{Name: r.Name, Rrtype: r.Type, Class: r.Class, Ttl: r.TTL, Rdlength: uint16(len(r.Data))}
+			want, _, werr := unpackMiekg(hdr, b, r.Offset)
+			got := r.RR()
+			switch {
+			case werr == nil && r.Type == dns.TypeSRV && len(r.Data) < 7 && r.Offset+len(r.Data) == len(b):
+				// miekg/dns takes an SRV cut off at the end of the message
+				// as zero fields and an empty target; Parse calls it short.
+				if r.DataErr == nil {
+					t.Errorf("SRV at %d: %d bytes decoded without error", r.Offset, len(r.Data))
+				}
+			case werr != nil && r.DataErr == nil:
+				t.Errorf("%s at %d: decoded as %v, miekg/dns says %v", mdns.TypeString(r.Type), r.Offset, got, werr)
+			case werr == nil && r.DataErr != nil:
+				t.Errorf("%s at %d: error %v, miekg/dns decodes %v", mdns.TypeString(r.Type), r.Offset, r.DataErr, want)
+			case werr == nil && got.String() != want.String():
+				t.Errorf("%s at %d: decoded %q, miekg/dns %q", mdns.TypeString(r.Type), r.Offset, got, want)
+			}
+		}
+	}
+}
+
+func unpackMiekg(hdr dns.RR_Header, b []byte, off int) (rr dns.RR, next int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rr, next, err = nil, 0, errors.New("panic")
+		}
+	}()
+	return dns.UnpackRRWithHeader(hdr, b, off)
+}
+
+func TestParseMatchesMiekg(t *testing.T) {
+	for _, b := range corpus(t) {
+		m, err := mdns.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameAsMiekg(t, b, m)
+	}
+}
+
+// TestParseRecordDataErrors: record data that does not decode keeps its
+// bytes, says why, and renders as hex; the rest of the message still decodes.
+func TestParseRecordDataErrors(t *testing.T) {
+	hdr := []byte{0, 0, 0x84, 0, 0, 0, 0, 2, 0, 0, 0, 0}
+	rec := func(typ byte, rdata ...byte) []byte {
+		return append([]byte{1, 'x', 0, 0, typ, 0, 1, 0, 0, 0, 120, 0, byte(len(rdata))}, rdata...)
+	}
+	a := rec(1, 10, 0, 0, 1)
+	tests := []struct {
+		name string
+		rec  []byte
+		err  string
+		text string
+	}{
+		{"short A", rec(1, 10, 0, 0), "record data is 3 bytes; an A record holds 4", `\# 3 0a0000`},
+		{"long AAAA", rec(28, make([]byte, 17)...), "record data is 17 bytes; an AAAA record holds 16", `\# 17 ` + strings.Repeat("00", 17)},
+		{"PTR past its data", rec(12, 1, 'y'), "record data is 2 bytes but its target name ends after 5", `\# 2 0179`},
+		{"PTR bad label", rec(12, 0x80, 0), "target name at offset 25: bad rdata", `\# 2 8000`},
+		{"PTR longer than its name", rec(12, 0, 0), "record data is 2 bytes but its target name ends after 1", `\# 2 0000`},
+		{"short SRV", rec(33, 0, 0, 0, 0, 0, 9), "record data is 6 bytes; an SRV record needs at least 7", `\# 6 000000000009`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := append(append(append([]byte(nil), hdr...), tt.rec...), a...)
+			m, err := mdns.Parse(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &m.Answers[0]
+			if r.DataErr == nil || !strings.Contains(r.DataErr.Error(), tt.err) {
+				t.Errorf("DataErr = %v, want %q", r.DataErr, tt.err)
+			}
+			if got := r.RDataText(); got != tt.text {
+				t.Errorf("RDataText = %q, want %q", got, tt.text)
+			}
+			if r.RR() != nil {
+				t.Errorf("RR() = %v, want nil", r.RR())
+			}
+			if got, ok := m.Answers[1].Addr(); !ok || got.String() != "10.0.0.1" {
+				t.Errorf("next record's address = %v %v, want 10.0.0.1", got, ok)
+			}
+			sameAsMiekg(t, msg, m)
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, b := range corpus(f) {
 		f.Add(b)
@@ -214,6 +317,7 @@ func FuzzParse(f *testing.F) {
 				_ = sec[i].RDataText()
 			}
 		}
+		sameAsMiekg(t, b, m)
 	})
 }
 
@@ -232,4 +336,21 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+func TestTypeAndClassString(t *testing.T) {
+	for typ := range uint16(300) {
+		want, ok := dns.TypeToString[typ]
+		if !ok {
+			want = "TYPE" + strconv.Itoa(int(typ))
+		}
+		if got := mdns.TypeString(typ); got != want {
+			t.Errorf("TypeString(%d) = %q, want %q", typ, got, want)
+		}
+	}
+	for c, want := range map[uint16]string{1: "IN", 3: "CH", 255: "ANY", 7: "CLASS7"} {
+		if got := mdns.ClassString(c); got != want {
+			t.Errorf("ClassString(%d) = %q, want %q", c, got, want)
+		}
+	}
 }

@@ -152,6 +152,18 @@ func TestDecode(t *testing.T) {
 	if res.IP.Family != 6 || !res.IP.Valid || res.IP.Src != "[fe80::88:ff:fe00:2]:5353" {
 		t.Errorf("ipv6 decode = %+v", res.IP)
 	}
+	// Record data that does not decode is shown as hex with the reason;
+	// the records after it still decode.
+	const badData = "000084000000000300000000" +
+		"017800000100010000007800030a0000" + // A with 3 bytes
+		"017800000c00010000007800028000" + // PTR with a reserved label type
+		"01780000010001000000780004" + "0a000001"
+	code, out, errOut = run(t, "", "decode", badData)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "rdata-errors", out)
+
 	bad := strings.Replace(ipv6, "00332e89", "00332e88", 1)
 	if code, _, errOut := run(t, "", "decode", bad); code != 1 || !strings.Contains(errOut, "UDP checksum (offset 46) is wrong: 0x2e88, should be 0x2e89") {
 		t.Errorf("bad IPv6 UDP checksum: exit %d %q", code, errOut)

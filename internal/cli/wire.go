@@ -137,19 +137,11 @@ func (f packetFilter) match(d dump.Decoded) bool {
 		for i := range sec {
 			r := &sec[i]
 			names = append(names, strings.ToLower(r.Name))
-			switch rr := r.RR.(type) {
-			case *dns.PTR:
-				names = append(names, strings.ToLower(rr.Ptr))
-			case *dns.SRV:
-				names = append(names, strings.ToLower(rr.Target))
-			case *dns.A:
-				if f.hostAddr.IsValid() && rr.A.Equal(f.hostAddr.AsSlice()) {
-					return true
-				}
-			case *dns.AAAA:
-				if f.hostAddr.IsValid() && rr.AAAA.Equal(f.hostAddr.AsSlice()) {
-					return true
-				}
+			if t, ok := r.Target(); ok && (r.Type == dns.TypePTR || r.Type == dns.TypeSRV) {
+				names = append(names, strings.ToLower(t))
+			}
+			if a, ok := r.Addr(); ok && f.hostAddr.IsValid() && a.Unmap() == f.hostAddr.Unmap() {
+				return true
 			}
 		}
 	}
