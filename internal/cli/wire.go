@@ -299,8 +299,9 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 type fileBatch struct {
 	pkts   []mdns.Packet
 	frames []int
-	out    [][]byte // rendered output of each packet that passed the filter
-	err    error    // a read error after these packets
+	out    []byte // rendered output of the packets that passed the filter
+	ends   []int  // where each of those packets ends in out
+	err    error  // a read error after these packets
 	done   chan struct{}
 }
 
@@ -322,6 +323,7 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *fileBatch, workers)
 	ordered := make(chan *fileBatch, 2*workers)
+	spare := make(chan []byte, 4*workers) // printed batches' buffers, for reuse
 	var wg sync.WaitGroup
 	wg.Add(1 + workers)
 	go func() { // reader
@@ -329,7 +331,7 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 		defer close(work)
 		defer close(ordered)
 		for {
-			b := &fileBatch{done: make(chan struct{})}
+			b := &fileBatch{pkts: make([]mdns.Packet, 0, 512), frames: make([]int, 0, 512), done: make(chan struct{})}
 			for len(b.pkts) < 512 {
 				p, frame, err := r.Next()
 				if errors.Is(err, io.EOF) {
@@ -360,14 +362,19 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 		go func() { // decoder
 			defer wg.Done()
 			printer := dump.NewPrinter(o.Location)
-			var buf bytes.Buffer
 			for b := range work {
+				var buf *bytes.Buffer
+				select {
+				case out := <-spare:
+					buf = bytes.NewBuffer(out)
+				default:
+					buf = bytes.NewBuffer(make([]byte, 0, 512*len(b.pkts)))
+				}
 				for i, p := range b.pkts {
 					d := dump.Decode(p, b.frames[i])
 					if !filter.match(d) {
 						continue
 					}
-					buf.Reset()
 					if sink.json {
 						j, err := json.Marshal(dump.JSON(d))
 						if err != nil {
@@ -376,10 +383,11 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 						buf.Write(j)
 						buf.WriteByte('\n')
 					} else {
-						_ = printer.Text(&buf, d)
+						_ = printer.Text(buf, d)
 					}
-					b.out = append(b.out, append([]byte(nil), buf.Bytes()...))
+					b.ends = append(b.ends, buf.Len())
 				}
+				b.out = buf.Bytes()
 				close(b.done)
 			}
 		}()
@@ -392,16 +400,24 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 		case <-ctx.Done():
 			return nil
 		}
-		for _, out := range b.out {
-			if o.Count > 0 && shown >= o.Count {
-				cancel()
-				return nil
-			}
-			if _, err := sink.w.Write(out); err != nil {
+		n := len(b.ends)
+		if o.Count > 0 && shown+n > o.Count {
+			n = o.Count - shown
+		}
+		if n > 0 {
+			if _, err := sink.w.Write(b.out[:b.ends[n-1]]); err != nil {
 				cancel()
 				return err
 			}
-			shown++
+			shown += n
+		}
+		select {
+		case spare <- b.out[:0]:
+		default:
+		}
+		if o.Count > 0 && shown >= o.Count {
+			cancel()
+			return nil
 		}
 		if b.err != nil {
 			cancel()

@@ -142,8 +142,7 @@ func JSON(d Decoded) Packet {
 	for _, q := range m.Questions {
 		out.Questions = append(out.Questions, Question{Name: mdns.EscapeText(q.Name), Type: mdns.TypeString(q.Type), Class: mdns.ClassString(q.Class), QU: q.QU})
 	}
-	var pe *mdns.ParseError
-	if errors.As(d.Err, &pe) {
+	if pe := parseError(d.Err); pe != nil {
 		out.Malformed = &Malformed{Offset: pe.Offset, Section: pe.Section.String(), Index: pe.Index, Reason: pe.Reason}
 	}
 	return out
@@ -201,26 +200,34 @@ func Text(w io.Writer, d Decoded, loc *time.Location) error {
 type Printer struct {
 	loc  *time.Location
 	buf  []byte
-	lint map[string][]txt.Finding
+	lint map[string][]byte // TXT rdata -> its rendered warning lines
 }
 
 const lintCacheSize = 4096
 
 // NewPrinter returns a Printer that prints times in loc.
 func NewPrinter(loc *time.Location) *Printer {
-	return &Printer{loc: loc, lint: make(map[string][]txt.Finding)}
+	return &Printer{loc: loc, lint: make(map[string][]byte)}
 }
 
-func (p *Printer) findings(rdata []byte) []txt.Finding {
-	if fs, ok := p.lint[string(rdata)]; ok {
-		return fs
+// lintLines returns the "! txt" lines for the warnings and errors in rdata.
+func (p *Printer) lintLines(rdata []byte) []byte {
+	if l, ok := p.lint[string(rdata)]; ok {
+		return l
 	}
 	if len(p.lint) >= lintCacheSize {
 		clear(p.lint)
 	}
-	fs := txt.Lint(rdata)
-	p.lint[string(rdata)] = fs
-	return fs
+	var l []byte
+	for _, f := range txt.Lint(rdata) {
+		if f.Severity >= txt.Warning {
+			l = append(l, "     ! txt "...)
+			l = append(l, f.String()...)
+			l = append(l, '\n')
+		}
+	}
+	p.lint[string(rdata)] = l
+	return l
 }
 
 // Text writes d as a header line and one line per question and record.
@@ -233,10 +240,10 @@ func (p *Printer) Text(w io.Writer, d Decoded) error {
 		b = append(b, ' ')
 	}
 	if !d.Received.IsZero() {
-		b = d.Received.In(p.loc).AppendFormat(b, "15:04:05.000000 ")
+		b = appendClock(b, d.Received.In(p.loc))
 	}
 	if d.IfName != "" {
-		b = append(b, mdns.EscapeText(d.IfName)...)
+		b = mdns.AppendEscaped(b, d.IfName)
 		b = append(b, ' ')
 	}
 	if d.Src.IsValid() {
@@ -262,10 +269,11 @@ func (p *Printer) Text(w io.Writer, d Decoded) error {
 		b = append(b, "query id "...)
 	}
 	b = strconv.AppendUint(b, uint64(m.ID), 10)
-	if f := m.FlagNames(); f != "" {
-		b = append(b, " ["...)
-		b = append(b, f...)
-		b = append(b, ']')
+	b = append(b, " ["...)
+	if f := m.AppendFlagNames(b); len(f) > len(b) {
+		b = append(f, ']')
+	} else {
+		b = b[:len(b)-2] // no flags set
 	}
 	if m.Opcode() != 0 {
 		b = append(b, " opcode "...)
@@ -284,7 +292,7 @@ func (p *Printer) Text(w io.Writer, d Decoded) error {
 	b = append(b, " bytes)\n"...)
 	for _, q := range m.Questions {
 		b = append(b, "  qd "...)
-		b = append(b, mdns.EscapeText(q.Name)...)
+		b = mdns.AppendEscaped(b, q.Name)
 		b = append(b, ' ')
 		b = append(b, mdns.TypeString(q.Type)...)
 		b = append(b, ' ')
@@ -302,7 +310,7 @@ func (p *Printer) Text(w io.Writer, d Decoded) error {
 		for i := range sec.rs {
 			r := &sec.rs[i]
 			b = append(b, sec.tag...)
-			b = append(b, mdns.EscapeText(r.Name)...)
+			b = mdns.AppendEscaped(b, r.Name)
 			b = append(b, ' ')
 			b = append(b, mdns.TypeString(r.Type)...)
 			b = append(b, ' ')
@@ -313,35 +321,52 @@ func (p *Printer) Text(w io.Writer, d Decoded) error {
 			b = append(b, " ttl "...)
 			b = strconv.AppendUint(b, uint64(r.TTL), 10)
 			b = append(b, ' ')
-			b = append(b, r.RDataText()...)
+			b = r.AppendRDataText(b)
 			b = append(b, '\n')
 			if r.DataErr != nil {
 				b = append(b, "     ! rdata not decoded: "...)
-				b = append(b, mdns.EscapeText(r.DataErr.Error())...)
+				b = mdns.AppendEscaped(b, r.DataErr.Error())
 				b = append(b, '\n')
 			}
 			if r.Type == dns.TypeTXT {
-				for _, f := range p.findings(r.Data) {
-					if f.Severity >= txt.Warning {
-						b = append(b, "     ! txt "...)
-						b = append(b, f.String()...)
-						b = append(b, '\n')
-					}
-				}
+				b = append(b, p.lintLines(r.Data)...)
 			}
 		}
 	}
 	if m.Trailing > 0 {
 		b = fmt.Appendf(b, "  ! %d trailing bytes after the last record\n", m.Trailing)
 	}
-	var pe *mdns.ParseError
-	if errors.As(d.Err, &pe) {
+	if pe := parseError(d.Err); pe != nil {
 		b = fmt.Appendf(b, "  ! malformed at offset %d (%s %d): %s\n", pe.Offset, pe.Section, pe.Index, pe.Reason)
 		b = append(b, HexDump(d.Raw, pe.Offset, "    ")...)
 	}
 	p.buf = b
 	_, err := w.Write(b)
 	return err
+}
+
+// appendClock appends t as "15:04:05.000000 " (microseconds truncated, as
+// time.Format does), without Format's cost: a capture prints it per packet.
+func appendClock(b []byte, t time.Time) []byte {
+	h, m, s := t.Clock()
+	us := t.Nanosecond() / 1000
+	b = append(b, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10), '.')
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, ' ')
+}
+
+// parseError returns the *mdns.ParseError in err, or nil.
+func parseError(err error) *mdns.ParseError {
+	if err == nil {
+		return nil
+	}
+	var pe *mdns.ParseError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
 }
 
 // HexDump renders b 16 bytes per line with offsets; the byte at mark (if in

@@ -31,7 +31,21 @@ type Reader struct {
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
 	frame   int
-	Skipped int // frames that were not UDP port 5353 (or not IP at all)
+	arena   []byte // packets' bytes are copied here, one allocation for many
+	Skipped int    // frames that were not UDP port 5353 (or not IP at all)
+}
+
+const arenaSize = 256 << 10
+
+// keep copies b into the arena and returns the copy, whose capacity ends
+// where it does.
+func (r *Reader) keep(b []byte) []byte {
+	if len(b) > cap(r.arena)-len(r.arena) {
+		r.arena = make([]byte, 0, max(arenaSize, len(b)))
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return r.arena[start:len(r.arena):len(r.arena)]
 }
 
 // NewReader detects pcap or pcapng from the first bytes of r.
@@ -91,7 +105,7 @@ func (r *Reader) Next() (mdns.Packet, int, error) {
 			Src:      src,
 			Dst:      dst,
 			HopLimit: hops,
-			Raw:      append([]byte(nil), payload...),
+			Raw:      r.keep(payload),
 		}
 		if r.ng != nil {
 			if ifc, err := r.ng.Interface(ci.InterfaceIndex); err == nil {
