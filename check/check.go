@@ -341,7 +341,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 				// Judged on pure PTR answers only: an announcement that
 				// happens to follow a query is not an answer to it.
 				if d := p.Received.Sub(q); onlyPTR && !defending && d >= 0 && d < 20*time.Millisecond && c.hosts[src.WithZone("")] != "" {
-					c.add(Warn, "shared-answer-delay", "RFC 6762 §6", src, p.Received, "", "answered a shared PTR question after %v; shared answers wait 20-120 ms so responses from several hosts do not collide", d.Round(time.Millisecond))
+					c.add(Warn, "shared-answer-delay", "RFC 6762 §6", src, p.Received, "", "answered a shared PTR question after %v; shared answers wait 20-120 ms so responses from several hosts do not collide", d.Round(100*time.Microsecond))
 				}
 			}
 		}

@@ -159,10 +159,10 @@ func TestVanished(t *testing.T) {
 	}
 }
 
-// TestAvahiCapture: in the lab capture, avahi-daemon's packets pass with
-// no failure (only the documented warning: probes without the QU bit).
-func TestAvahiCapture(t *testing.T) {
-	f, err := os.Open("../internal/cli/testdata/peers.pcapng")
+// readCapture feeds every packet of a lab capture to a new Checker.
+func readCapture(t *testing.T, path string) *check.Checker {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,24 +172,50 @@ func TestAvahiCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := check.New(nil)
-	n := 0
 	for {
 		p, _, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return c
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.Packet(&p)
-		n++
 	}
+}
+
+// TestAvahiCapture: in the lab capture, avahi-daemon's packets pass with
+// no failure (only the documented warning: probes without the QU bit).
+func TestAvahiCapture(t *testing.T) {
+	c := readCapture(t, "../internal/cli/testdata/peers.pcapng")
 	for _, fd := range c.Findings(false) {
 		if !strings.HasPrefix(fd.Responder, "10.88.0.2") && !strings.HasPrefix(fd.Responder, "fd88::2") {
 			continue // python3-zeroconf's deviations are not under test here
 		}
 		if fd.Level == check.Fail || !strings.HasPrefix(fd.Rule, "probe-qu") {
-			t.Errorf("avahi (%d packets): %+v", n, fd)
+			t.Errorf("avahi: %+v", fd)
+		}
+	}
+}
+
+// TestGrandcatCapture: github.com/grandcat/zeroconf's packets in the lab
+// capture show its known deviations, each against the publishing host.
+func TestGrandcatCapture(t *testing.T) {
+	c := readCapture(t, "../internal/cli/testdata/grandcat.pcapng")
+	got := map[string]check.Level{}
+	for _, fd := range c.Findings(false) {
+		t.Logf("%s %s %s: %s", fd.Level, fd.Responder, fd.Rule, fd.Message)
+		if strings.HasPrefix(fd.Responder, "10.88.0.2") || strings.HasPrefix(fd.Responder, "fe80::88:ff:fe00:2") {
+			got[fd.Rule] = max(got[fd.Rule], fd.Level)
+		}
+	}
+	for rule, level := range map[string]check.Level{
+		"aa-in-response":        check.Fail, // its announcements and goodbyes lack AA
+		"txt-zero-length-rdata": check.Fail, // GC Empty
+		"ttl":                   check.Warn, // 3200 s on SRV and TXT
+	} {
+		if got[rule] != level {
+			t.Errorf("rule %s: level %v, want %v (all: %v)", rule, got[rule], level, got)
 		}
 	}
 }

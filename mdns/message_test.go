@@ -16,10 +16,20 @@ import (
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
-// corpus returns the real packets in testdata/peers.hex.
-func corpus(tb testing.TB) [][]byte {
+// corpus returns the real packets in testdata/peers.hex (avahi-daemon and
+// python3-zeroconf); the tests that index it rely on its order.
+func corpus(tb testing.TB) [][]byte { return hexFile(tb, "testdata/peers.hex") }
+
+// allPeers returns every real packet: corpus and then
+// testdata/grandcat.hex (github.com/grandcat/zeroconf).
+func allPeers(tb testing.TB) [][]byte {
+	return append(corpus(tb), hexFile(tb, "testdata/grandcat.hex")...)
+}
+
+// hexFile reads one message per line of hex; # starts a comment line.
+func hexFile(tb testing.TB, path string) [][]byte {
 	tb.Helper()
-	f, err := os.Open("testdata/peers.hex")
+	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -39,13 +49,13 @@ func corpus(tb testing.TB) [][]byte {
 		out = append(out, b)
 	}
 	if len(out) == 0 {
-		tb.Fatal("empty corpus")
+		tb.Fatalf("%s: no messages", path)
 	}
 	return out
 }
 
 func TestParseCorpus(t *testing.T) {
-	for i, b := range corpus(t) {
+	for i, b := range allPeers(t) {
 		m, err := mdns.Parse(b)
 		if err != nil {
 			t.Errorf("packet %d: %v", i, err)
@@ -105,6 +115,46 @@ func TestParseAvahiAnnouncement(t *testing.T) {
 	}
 }
 
+// TestParseGrandcat checks what github.com/grandcat/zeroconf put on the wire
+// for a service without TXT strings: zero-length TXT RDATA, in an
+// announcement without the AA bit, with TTL 3200 on every service record.
+func TestParseGrandcat(t *testing.T) {
+	var ann *mdns.Message
+	for _, b := range hexFile(t, "testdata/grandcat.hex") {
+		m, err := mdns.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Response() && m.ID == 0 && len(m.Answers) > 0 && strings.HasPrefix(m.Answers[0].Name, `GC\ Empty.`) && m.Answers[0].TTL != 0 {
+			ann = m
+			break
+		}
+	}
+	if ann == nil {
+		t.Fatal("no announcement of GC Empty in testdata/grandcat.hex")
+	}
+	if ann.Authoritative() {
+		t.Error("grandcat's announcement has AA set; the capture shows it without")
+	}
+	var txtSeen bool
+	for _, r := range ann.Answers {
+		if r.Type == dns.TypeTXT {
+			txtSeen = true
+			if len(r.Data) != 0 || !r.CacheFlush || r.TTL != 3200 {
+				t.Errorf("TXT = %d bytes, flush %v, ttl %d; want 0 bytes, flush, 3200", len(r.Data), r.CacheFlush, r.TTL)
+			}
+		}
+		if r.Type == dns.TypeSRV {
+			if _, _, port, target, ok := r.SRV(); !ok || port != 4301 || target != "vm.local." {
+				t.Errorf("SRV = port %d target %q ok %v", port, target, ok)
+			}
+		}
+	}
+	if !txtSeen {
+		t.Error("no TXT record in the announcement")
+	}
+}
+
 // TestParseQU checks the QU bit on python-zeroconf's probe (packet 6).
 func TestParseQU(t *testing.T) {
 	m, err := mdns.Parse(corpus(t)[6])
@@ -145,7 +195,7 @@ func TestParseZeroLengthTXT(t *testing.T) {
 // TestParseTruncated cuts every corpus packet at every length: Parse must
 // return an error whose offset lies within the data, never panic.
 func TestParseTruncated(t *testing.T) {
-	for i, b := range corpus(t) {
+	for i, b := range allPeers(t) {
 		for n := 0; n < len(b); n++ {
 			m, err := mdns.Parse(b[:n])
 			if m == nil {
@@ -244,7 +294,7 @@ func unpackMiekg(hdr dns.RR_Header, b []byte, off int) (rr dns.RR, next int, err
 }
 
 func TestParseMatchesMiekg(t *testing.T) {
-	for _, b := range corpus(t) {
+	for _, b := range allPeers(t) {
 		m, err := mdns.Parse(b)
 		if err != nil {
 			t.Fatal(err)
@@ -300,7 +350,7 @@ func TestParseRecordDataErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range corpus(f) {
+	for _, b := range allPeers(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -99,6 +99,62 @@ func TestCaptureRead(t *testing.T) {
 	}
 }
 
+// TestCaptureReadGrandcat: the packets of github.com/grandcat/zeroconf (a
+// Go peer) as a user sees them: the zero-length TXT RDATA it sends for a
+// service without TXT strings flagged as an error, in text and in JSON.
+func TestCaptureReadGrandcat(t *testing.T) {
+	time.Local = time.UTC // golden times
+	code, out, errOut := run(t, "", "capture", "--read", "testdata/grandcat.pcapng")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "text", out)
+	if !strings.Contains(out, `an GC\ Empty._p2p._tcp.local. TXT IN flush ttl 3200 (zero-length rdata)`+"\n     ! txt error zero-length-rdata") {
+		t.Error("text output does not flag GC Empty's zero-length TXT")
+	}
+
+	code, out, _ = run(t, "", "capture", "--read", "testdata/grandcat.pcapng", "--json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	golden(t, "json", out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 26 {
+		t.Fatalf("%d JSON lines, want 26 (one per packet)", len(lines))
+	}
+	zero := 0
+	for _, l := range lines {
+		var p struct {
+			Answers []struct {
+				Name     string `json:"name"`
+				Type     string `json:"type"`
+				RDLength int    `json:"rdlength"`
+				TXT      *struct {
+					ZeroLength bool `json:"zeroLength"`
+					Findings   []struct {
+						Code string `json:"code"`
+					} `json:"findings"`
+				} `json:"txt"`
+			} `json:"answers"`
+		}
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range p.Answers {
+			if a.Type != "TXT" || !strings.HasPrefix(a.Name, `GC\ Empty.`) {
+				continue
+			}
+			zero++
+			if a.RDLength != 0 || a.TXT == nil || !a.TXT.ZeroLength || len(a.TXT.Findings) == 0 || a.TXT.Findings[0].Code != "zero-length-rdata" {
+				t.Errorf("GC Empty TXT answer = %+v", a)
+			}
+		}
+	}
+	if zero == 0 {
+		t.Error("no TXT answer for GC Empty in the JSON output")
+	}
+}
+
 func TestCaptureFilters(t *testing.T) {
 	count := func(args ...string) int {
 		code, out, errOut := run(t, "", append([]string{"capture", "--read", "testdata/peers.pcapng", "--json"}, args...)...)
