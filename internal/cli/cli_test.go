@@ -208,6 +208,27 @@ func TestDecode(t *testing.T) {
 	if res.IP.Family != 6 || !res.IP.Valid || res.IP.Src != "[fe80::88:ff:fe00:2]:5353" {
 		t.Errorf("ipv6 decode = %+v", res.IP)
 	}
+	// A DNS response over IPv4 like the one in the issue that asked for
+	// decode (8.8.8.8 answering time.apple.com; its IP header exactly):
+	// every field checks out, and with the post's UDP checksum (for other
+	// DNS bytes) decode says which field is wrong and what it should be.
+	const forum = "450000895e37400040110b1108080808c0a800640035ed6e00756a64" +
+		"5e50818000010004000000000474696d65056170706c6503636f6d0000010001" +
+		"c00c000500010000012c00110474696d650167076161706c696d67c017" +
+		"c02c0001000100000020000411fd047d" + "c02c0001000100000020000411fd0efd" + "c02c0001000100000020000411fd10fd"
+	code, out, errOut = run(t, "", "decode", forum)
+	golden(t, "forum-ipv4", out+"exit "+string(rune('0'+code))+"\n"+errOut)
+	code, _, errOut = run(t, "", "decode", strings.Replace(forum, "00756a64", "007591e8", 1))
+	if code != 1 || errOut != "bonjourctl: UDP checksum (offset 26) is wrong: 0x91e8, should be 0x6a64\n" {
+		t.Errorf("forum packet with the post's UDP checksum: exit %d, stderr %q", code, errOut)
+	}
+	// Only the first 28 bytes, as quoted: the lengths say what is missing.
+	code, out, _ = run(t, "", "decode", "45 00 00 89 5e 37 40 00 40 11 0b 11 08 08 08 08 c0 a8 00 64 00 35 ed 6e 00 75 91 e8")
+	if code != 1 || !strings.Contains(out, "WRONG IPv4 total length (offset 2) is 0x0089, should be 0x001c (the packet has 28 bytes)") ||
+		!strings.Contains(out, "ok    IPv4 header checksum (offset 10) 0x0b11") {
+		t.Errorf("forum header alone: exit %d\n%s", code, out)
+	}
+
 	// Record data that does not decode is shown as hex with the reason;
 	// the records after it still decode.
 	const badData = "000084000000000300000000" +

@@ -533,7 +533,11 @@ func decodeRun(o *decodeOptions) error {
 		}
 	} else {
 		if dg != nil {
-			fmt.Fprintf(o.IO.Out, "IPv%d %s > %s hop limit %d, UDP payload %d bytes at offset %d\n", dg.Family, dg.Src, dg.Dst, dg.HopLimit, len(dg.Payload), dg.PayloadOffset)
+			hops := "hop limit"
+			if dg.Family == 4 {
+				hops = "TTL"
+			}
+			fmt.Fprintf(o.IO.Out, "IPv%d %s > %s %s %d, UDP payload %d bytes at offset %d\n", dg.Family, dg.Src, dg.Dst, hops, dg.HopLimit, len(dg.Payload), dg.PayloadOffset)
 			for _, c := range dg.Checks {
 				fmt.Fprintf(o.IO.Out, "  %s\n", c)
 			}
