@@ -37,11 +37,13 @@ func start(t *testing.T, svc advertise.Service, faults advertise.Faults, body fu
 		go func() {
 			done <- r.Run(ctx, func(e advertise.Event) error { mu.Lock(); evs = append(evs, e); mu.Unlock(); return nil })
 		}()
+		defer func() { // also when body fails the test and exits
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("Run = %v", err)
+			}
+		}()
 		body(ctx, f, t0, func() []advertise.Event { mu.Lock(); defer mu.Unlock(); return append([]advertise.Event(nil), evs...) })
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v", err)
-		}
 	})
 }
 
@@ -251,6 +253,63 @@ func TestConflictRenames(t *testing.T) {
 		ann := last[len(last)-1].Msg
 		if tgt, _ := ann.Answers[0].Target(); tgt != `Node\ 1\ \(2\)._p2p._tcp.local.` {
 			t.Errorf("announced PTR -> %s, want Node 1 (2)", ann.Answers[0].RDataText())
+		}
+	})
+}
+
+// TestConflictRateLimit: a host that claims every name probed makes the
+// responder rename 15 times in quick succession; then it says so and waits
+// 5 s before probing again (RFC 6762 §8.1).
+func TestConflictRateLimit(t *testing.T) {
+	start(t, node, advertise.Faults{}, func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event) {
+		var probes []time.Time // the first probe for each name
+		last := ""
+		for time.Since(t0) < 8*time.Second {
+			time.Sleep(10 * time.Millisecond)
+			for _, s := range f.Take() {
+				m := s.Msg
+				if m.Response() || len(m.Authority) == 0 || len(m.Questions) == 0 {
+					continue
+				}
+				if m.Questions[0].Name != last {
+					last = m.Questions[0].Name
+					probes = append(probes, s.At)
+				}
+				claim := new(dns.Msg)
+				claim.Response, claim.Authoritative = true, true
+				claim.Answer = []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: m.Questions[0].Name, Rrtype: dns.TypeSRV, Class: dns.ClassINET | 1<<15, Ttl: 120}, Port: 9999, Target: "other.local."}}
+				b, err := claim.Pack()
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.In <- mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b}
+			}
+		}
+		renamed, limited := 0, -1
+		for _, e := range events() {
+			switch e.Kind {
+			case advertise.Renamed:
+				renamed++
+			case advertise.RateLimit:
+				if limited < 0 {
+					limited = renamed
+				}
+			}
+		}
+		if limited != 15 {
+			t.Errorf("rate limit after %d renames, want 15 (%d renames in all)", limited, renamed)
+		}
+		// Probe rounds 1-15 (15 conflicts) follow each other at once;
+		// round 16 waits 5 s.
+		if len(probes) != 16 {
+			t.Errorf("%d probe rounds in 8 s, want 16", len(probes))
+			return
+		}
+		if quick := probes[14].Sub(probes[0]); quick > time.Second {
+			t.Errorf("15 rounds took %v, want them back to back", quick)
+		}
+		if gap := probes[15].Sub(probes[14]); gap < 5*time.Second {
+			t.Errorf("round 16 came %v after round 15, want at least 5 s", gap)
 		}
 	})
 }

@@ -4,7 +4,11 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -255,4 +259,71 @@ func TestAdvertiseGrandcatEngine(t *testing.T) {
 	}
 	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGTERM)
 	_ = adv.Wait()
+}
+
+// TestAdvertiseTXTUpdates: the three ways to change a published TXT record
+// live (a --txt-file edit, a "txt ..." line on standard input, SIGHUP after
+// an edit the file's mtime does not show) each reach a browser on another
+// host as an update with the new bytes.
+func TestAdvertiseTXTUpdates(t *testing.T) {
+	lab := netlab.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	file := filepath.Join(t.TempDir(), "txt")
+	// write replaces the file's contents and sets its mtime (a file system
+	// may keep mtimes in whole seconds).
+	t0 := time.Now().Truncate(time.Second)
+	write := func(s string, mtime time.Time) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(file, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("key=one\n", t0)
+
+	br := lab.Host(2).Command(ctx, bin, "browse", "--json", "-i", "eth0", "_p2p._tcp")
+	events := netlab.Lines(t, br)
+	adv := lab.Host(1).Command(ctx, bin, "advertise", "TXT Live", "_p2p._tcp", "4001", "-i", "eth0", "--txt-file", file)
+	stdin, err := adv.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	advLines := netlab.Lines(t, adv)
+	defer func() { _ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT); _ = adv.Wait() }()
+	netlab.WaitLine(t, advLines, 10*time.Second, netlab.Containing("announced (1 of 2)"))
+
+	// want waits for the browser's event carrying TXT key=value.
+	want := func(kind, value string) {
+		t.Helper()
+		rdata := fmt.Sprintf("%02x", len("key="+value)) + hex.EncodeToString([]byte("key="+value))
+		_, ok := netlab.NextLine(events, 5*time.Second, func(l string) bool {
+			var e browseEvent
+			return json.Unmarshal([]byte(l), &e) == nil && e.Instance == "TXT Live" && e.Event == kind && e.TXT.RData == rdata
+		})
+		if !ok {
+			t.Fatalf("no %s event with TXT key=%s (%s) within 5 s", kind, value, rdata)
+		}
+	}
+	want("added", "one")
+
+	write("key=two\n", t0.Add(2*time.Second)) // seen by its new mtime, checked every second
+	want("updated", "two")
+
+	if _, err := io.WriteString(stdin, "txt key=three\n"); err != nil {
+		t.Fatal(err)
+	}
+	want("updated", "three")
+
+	write("key=four\n", t0.Add(2*time.Second)) // the same mtime: the watcher cannot tell
+	time.Sleep(1500 * time.Millisecond)
+	if l, ok := netlab.NextLine(events, 10*time.Millisecond, netlab.Containing(hex.EncodeToString([]byte("key=four")))); ok {
+		t.Fatalf("key=four published before SIGHUP: %s", l)
+	}
+	if err := syscall.Kill(adv.Process.Pid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	want("updated", "four")
 }
