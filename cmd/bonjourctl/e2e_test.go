@@ -170,3 +170,56 @@ func TestCaptureBesideAvahi(t *testing.T) {
 		t.Errorf("capture: %v\n%s", err, capErr.String())
 	}
 }
+
+// TestIPv6Only: advertise -6 and browse -6 work over IPv6 alone: the
+// browser resolves the service from IPv6 packets only, and a capture on a
+// third host, listening on both families, sees no IPv4 packet from either.
+func TestIPv6Only(t *testing.T) {
+	lab := netlab.New(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	capture := lab.Host(3).Command(ctx, bin, "capture", "--json", "-i", "eth0", "--duration", "6s")
+	capLines := netlab.Lines(t, capture)
+	adv := lab.Host(1).Command(ctx, bin, "advertise", "-6", "V6 Only", "_p2p._tcp", "4001", "-i", "eth0", "--txt", "key=value")
+	advLines := netlab.Lines(t, adv)
+	defer func() { _ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT); _ = adv.Wait() }()
+	netlab.WaitLine(t, advLines, 10*time.Second, netlab.Containing("announced (1 of 2)"))
+
+	out, err := lab.Host(2).Command(ctx, bin, "browse", "-6", "--json", "--once", "-i", "eth0", "_p2p._tcp").Output()
+	if err != nil {
+		t.Fatalf("browse -6: %v", err)
+	}
+	evs := parseEvents(t, string(out))
+	if len(evs) != 1 || evs[0].Instance != "V6 Only" || evs[0].Port != 4001 || evs[0].TXT.RData != "096b65793d76616c7565" {
+		t.Fatalf("browse -6 events = %+v", evs)
+	}
+	if len(evs[0].Records) == 0 {
+		t.Fatal("browse -6: no records behind the event")
+	}
+	for _, r := range evs[0].Records {
+		if !strings.HasPrefix(r.Src, "[") {
+			t.Errorf("browse -6: %s record from %s, not IPv6", r.Type, r.Src)
+		}
+	}
+
+	n := 0
+	for l := range capLines {
+		var p struct {
+			Family int    `json:"family"`
+			Src    string `json:"src"`
+		}
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			continue // the summary line
+		}
+		n++
+		if p.Family != 6 {
+			t.Errorf("an IPv4 packet from %s with only -6 in use", p.Src)
+		}
+	}
+	if n == 0 {
+		t.Error("the capture saw no packets")
+	}
+	if err := capture.Wait(); err != nil {
+		t.Errorf("capture: %v", err)
+	}
+}
