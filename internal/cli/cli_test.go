@@ -99,6 +99,28 @@ func TestCaptureRead(t *testing.T) {
 	}
 }
 
+// TestCaptureReadStdinCutShort: --read - reads standard input; a capture
+// cut short in the middle of a frame has every complete frame printed, then
+// an error naming the cut, exit 1.
+func TestCaptureReadStdinCutShort(t *testing.T) {
+	time.Local = time.UTC
+	file, err := os.ReadFile("testdata/peers.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, whole, _ := run(t, string(file), "capture", "--read", "-")
+	if code != 0 || strings.Count(whole, "\n#") != 22 {
+		t.Fatalf("--read - of the whole file: exit %d, %d packets", code, strings.Count(whole, "\n#")+1)
+	}
+	code, out, errOut := run(t, string(file[:3000]), "capture", "--read", "-")
+	if code != 1 || errOut != "bonjourctl: standard input: the file is cut short after frame 13, in the middle of what follows (as when a capture is stopped while writing); the 13 frames before the cut were read\n" {
+		t.Errorf("cut at 3000 bytes: exit %d, stderr %q", code, errOut)
+	}
+	if i := strings.Index(whole, "#14 "); i < 0 || out != whole[:i] {
+		t.Errorf("cut at 3000 bytes: output is not the first 13 packets of the whole file:\n%s", out)
+	}
+}
+
 // TestCaptureReadGrandcat: the packets of github.com/grandcat/zeroconf (a
 // Go peer) as a user sees them: the zero-length TXT RDATA it sends for a
 // service without TXT strings flagged as an error, in text and in JSON.

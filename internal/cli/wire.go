@@ -90,7 +90,7 @@ mDNSResponder) and sends nothing.`,
 	fl.StringVar(&opts.Type, "type", "", "Only packets about this service `type` (e.g. _p2p._tcp) or its instances")
 	fl.StringVar(&opts.Host, "host", "", "Only packets from this `address` or with records for this host name")
 	fl.StringVar(&opts.Pcap, "pcap", "", "Also write the packets to this pcapng `file`")
-	fl.StringVar(&opts.Read, "read", "", "Decode a pcap or pcapng `file` instead of the network")
+	fl.StringVar(&opts.Read, "read", "", "Decode a pcap or pcapng `file` instead of the network (- for standard input)")
 	fl.IntVarP(&opts.Count, "count", "c", 0, "Stop after `n` packets (0: no limit)")
 	fl.DurationVarP(&opts.Duration, "duration", "d", 0, "Stop after this `duration` (0: until interrupted)")
 	return cmd
@@ -309,14 +309,18 @@ type fileBatch struct {
 // batches, workers decode, filter and render them, and the writer prints
 // them in order.
 func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filter packetFilter) error {
-	fh, err := os.Open(o.Read)
-	if err != nil {
-		return err
+	in, name := o.IO.In, "standard input"
+	if o.Read != "-" {
+		fh, err := os.Open(o.Read)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		in, name = fh, o.Read
 	}
-	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
+	r, err := pcapfile.NewReader(in)
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.Read, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -338,7 +342,7 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 					break
 				}
 				if err != nil {
-					b.err = fmt.Errorf("%s: %w", o.Read, err)
+					b.err = fmt.Errorf("%s: %w", name, err)
 					break
 				}
 				b.pkts, b.frames = append(b.pkts, p), append(b.frames, frame)

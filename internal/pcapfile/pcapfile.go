@@ -31,9 +31,72 @@ type Reader struct {
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
 	frame   int
-	arena   []byte // packets' bytes are copied here, one allocation for many
-	Skipped int    // frames that were not UDP port 5353 (or not IP at all)
+	arena   []byte        // packets' bytes are copied here, one allocation for many
+	blocks  *blockTracker // pcapng: where the file ends, between blocks or inside one
+	Skipped int           // frames that were not UDP port 5353 (or not IP at all)
 }
+
+// TruncatedError says the file ends in the middle of a frame or block: the
+// capture was cut short, as when the program writing it was stopped
+// mid-write. The frames before the cut were read.
+type TruncatedError struct {
+	Frames int // complete frames before the cut
+}
+
+func (e *TruncatedError) Error() string {
+	if e.Frames == 0 {
+		return "the file is cut short before its first frame is complete (as when a capture is stopped while writing)"
+	}
+	return fmt.Sprintf("the file is cut short after frame %d, in the middle of what follows (as when a capture is stopped while writing); the %d frames before the cut were read", e.Frames, e.Frames)
+}
+
+var ngMagic = []byte{0x0a, 0x0d, 0x0d, 0x0a} // the section header block's type
+
+// blockTracker passes a pcapng stream through and follows its block framing
+// (each block starts with its type and total length), so that the end of
+// the file inside a block can be told from one between blocks: pcapgo
+// reports both as io.EOF. It sees every byte before pcapgo does.
+type blockTracker struct {
+	r      io.Reader
+	hdr    [12]byte // the current block's type, length and first 4 bytes
+	nhdr   int      // bytes of hdr seen
+	remain int64    // bytes of the current block after hdr still to come
+	big    bool     // the current section is big-endian
+}
+
+func (t *blockTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	b := p[:n]
+	for len(b) > 0 {
+		if t.remain > 0 {
+			k := min(int64(len(b)), t.remain)
+			t.remain -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(t.hdr[t.nhdr:], b)
+		t.nhdr += k
+		b = b[k:]
+		if t.nhdr < len(t.hdr) {
+			continue
+		}
+		// Every block is at least 12 bytes: type, length, trailing length.
+		// A section header gives the byte order in its next 4 bytes.
+		if bytes.Equal(t.hdr[:4], ngMagic) {
+			t.big = binary.BigEndian.Uint32(t.hdr[8:]) == 0x1a2b3c4d
+		}
+		length := binary.LittleEndian.Uint32(t.hdr[4:])
+		if t.big {
+			length = binary.BigEndian.Uint32(t.hdr[4:])
+		}
+		t.remain = max(int64(length)-int64(len(t.hdr)), 0)
+		t.nhdr = 0
+	}
+	return n, err
+}
+
+// inBlock reports whether the bytes so far end inside a block.
+func (t *blockTracker) inBlock() bool { return t.nhdr > 0 || t.remain > 0 }
 
 const arenaSize = 256 << 10
 
@@ -50,13 +113,15 @@ func (r *Reader) keep(b []byte) []byte {
 
 // NewReader detects pcap or pcapng from the first bytes of r.
 func NewReader(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+	blocks := &blockTracker{r: r}
+	br := bufio.NewReaderSize(blocks, 1<<16)
 	magic, err := br.Peek(4)
 	if err != nil {
 		return nil, fmt.Errorf("read capture header: %w", err)
 	}
 	rd := &Reader{}
-	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+	if bytes.Equal(magic, ngMagic) {
+		rd.blocks = blocks
 		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
 			return nil, fmt.Errorf("read pcapng: %w", err)
@@ -78,7 +143,10 @@ func (r *Reader) Next() (mdns.Packet, int, error) {
 	for {
 		data, ci, err := r.src.ZeroCopyReadPacketData()
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) && r.frame > 0 {
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF) && r.blocks != nil && r.blocks.inBlock():
+				return mdns.Packet{}, r.frame, &TruncatedError{Frames: r.frame}
+			case errors.Is(err, io.EOF):
 				return mdns.Packet{}, r.frame, io.EOF
 			}
 			return mdns.Packet{}, r.frame, fmt.Errorf("frame %d: %w", r.frame+1, err)
