@@ -278,6 +278,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"odd", "0000840", 2, "bad hex at character 6: odd number of hex digits"},
 		{"not hex", "00 0x 84", 2, "bad hex at character 4: 'x' is not a hex digit"},
 		{"empty", "", 2, "no hex given"},
+		{"too long", strings.Repeat("00", 1<<19+1), 2, "standard input is longer than 1048576 bytes; decode takes one message as hex"},
 		{"truncated", "0000840000000001", 1, "message is malformed: mdns: malformed message at offset 8 (header): 8 bytes"},
 		{"bad checksum", "4500004700004000ff1190510a580002e00000fb14e914e90033413c000084000000000100000000036e6f64056c6f63616c000010800100001194000a096b65793d76616c7565", 1,
 			"IPv4 header checksum (offset 10) is wrong: 0x9051, should be 0x9050"},

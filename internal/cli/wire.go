@@ -456,9 +456,14 @@ every length field, saying exactly which one is wrong.`,
 			if len(args) == 1 && args[0] != "-" {
 				opts.Input = args[0]
 			} else {
-				b, err := io.ReadAll(io.LimitReader(opts.IO.In, 1<<20))
+				// A DNS message is at most 64 KiB: 1 MiB of hex text is plenty.
+				const maxInput = 1 << 20
+				b, err := io.ReadAll(io.LimitReader(opts.IO.In, maxInput+1))
 				if err != nil {
 					return fmt.Errorf("read standard input: %w", err)
+				}
+				if len(b) > maxInput {
+					return flagErrorf("standard input is longer than %d bytes; decode takes one message as hex", maxInput)
 				}
 				opts.Input = string(b)
 			}
