@@ -198,6 +198,20 @@ func TestCaptureFilters(t *testing.T) {
 	if n := count("--type", "_nothing._udp"); n != 0 {
 		t.Errorf("unknown type matched %d packets", n)
 	}
+	// Reading a file, -4, -6 and -i select packets as they select sockets live.
+	v4, v6 := count("-4"), count("-6")
+	if v4 != 17 || v6 != 6 {
+		t.Errorf("-4 %d, -6 %d packets of %d; want 17 and 6", v4, v6, all)
+	}
+	if n := count("-i", "eth0"); n != all {
+		t.Errorf("-i eth0 matched %d of %d packets", n, all)
+	}
+	if n := count("-i", "eth1"); n != 0 {
+		t.Errorf("-i eth1 matched %d packets (the file has only eth0)", n)
+	}
+	if n := count("-6", "--host", "10.88.0.3"); n != 0 {
+		t.Errorf("-6 with an IPv4 --host matched %d packets", n)
+	}
 }
 
 func TestDecode(t *testing.T) {

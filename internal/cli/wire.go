@@ -63,7 +63,9 @@ record with its cache-flush or QU bit, TTL and data. TXT data is shown as its
 strings with their lengths; bytes that are not printable ASCII appear as \xHH.
 
 It listens on UDP 5353 beside any other mDNS stack (avahi-daemon,
-mDNSResponder) and sends nothing.`,
+mDNSResponder) and sends nothing. --read decodes a pcap or pcapng file (or
+standard input) instead; there -4, -6 and -i select packets by family and by
+pcapng interface name.`,
 		Example: `  bonjourctl capture -i eth0
   bonjourctl capture --type _p2p._tcp --json
   bonjourctl capture --pcap mdns.pcapng --duration 30s
@@ -101,12 +103,27 @@ type packetFilter struct {
 	name, typ string
 	host      string
 	hostAddr  netip.Addr
+	family    int             // 4 with -4, 6 with -6 (never both), else 0
+	ifaces    map[string]bool // -i names, if any
 }
 
 func newPacketFilter(o *captureOptions) packetFilter {
 	f := packetFilter{name: canonicalName(o.Name), typ: canonicalName(o.Type), host: canonicalName(o.Host)}
 	if a, err := netip.ParseAddr(o.Host); err == nil {
 		f.hostAddr = a.WithZone("")
+	}
+	// Live, the sockets already select these; reading a file, they filter.
+	switch {
+	case o.Global.IPv4:
+		f.family = 4
+	case o.Global.IPv6:
+		f.family = 6
+	}
+	if len(o.Global.Interfaces) > 0 {
+		f.ifaces = map[string]bool{}
+		for _, name := range o.Global.Interfaces {
+			f.ifaces[name] = true
+		}
 	}
 	return f
 }
@@ -123,6 +140,12 @@ func canonicalName(s string) string {
 func (f packetFilter) empty() bool { return f.name == "" && f.typ == "" && f.host == "" }
 
 func (f packetFilter) match(d dump.Decoded) bool {
+	if f.family != 0 && d.Src.IsValid() && d.Family() != f.family {
+		return false
+	}
+	if f.ifaces != nil && !f.ifaces[d.IfName] {
+		return false
+	}
 	if f.empty() {
 		return true
 	}
