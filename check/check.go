@@ -157,7 +157,11 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	src := p.Src.Addr()
 	c.queryAt = p.Received
 	for _, q := range m.Questions {
-		c.queried[strings.ToLower(q.Name)] = p.Received
+		// A querier on both families sends each question twice, a few
+		// milliseconds apart; an answer's delay counts from the first copy.
+		if at, ok := c.queried[strings.ToLower(q.Name)]; !ok || p.Received.Sub(at) > 50*time.Millisecond {
+			c.queried[strings.ToLower(q.Name)] = p.Received
+		}
 		c.asked[nameType{strings.ToLower(q.Name), q.Type}] = p.Received
 	}
 	// Known answers (§7.1), kept briefly to judge the replies.
