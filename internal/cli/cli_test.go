@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,12 +115,70 @@ func TestCaptureReadStdinCutShort(t *testing.T) {
 	if code != 0 || strings.Count(whole, "\n#") != 22 {
 		t.Fatalf("--read - of the whole file: exit %d, %d packets", code, strings.Count(whole, "\n#")+1)
 	}
+	if code, out, _ := run(t, string(file), "capture", "--read", "-", "--count", "3", "--json"); code != 0 || strings.Count(out, "\n") != 3 {
+		t.Errorf("--read - --count 3: exit %d, %d lines", code, strings.Count(out, "\n"))
+	}
 	code, out, errOut := run(t, string(file[:3000]), "capture", "--read", "-")
 	if code != 1 || errOut != "bonjourctl: standard input: the file is cut short after frame 13, in the middle of what follows (as when a capture is stopped while writing); the 13 frames before the cut were read\n" {
 		t.Errorf("cut at 3000 bytes: exit %d, stderr %q", code, errOut)
 	}
 	if i := strings.Index(whole, "#14 "); i < 0 || out != whole[:i] {
 		t.Errorf("cut at 3000 bytes: output is not the first 13 packets of the whole file:\n%s", out)
+	}
+}
+
+// TestCaptureReadStreams: from a pipe, --read - prints each packet as soon
+// as its frame has arrived, not when the pipe closes.
+func TestCaptureReadStreams(t *testing.T) {
+	file, err := os.ReadFile("testdata/peers.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := 0 // where the last block starts (the file is little-endian pcapng)
+	for off := 0; off < len(file); off += int(binary.LittleEndian.Uint32(file[off+4:])) {
+		last = off
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	f := &Factory{IOStreams: &iostreams.IOStreams{In: inR, Out: outW, ErrOut: io.Discard}, Now: time.Now, Getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(context.Background(), f, []string{"capture", "--read", "-"})
+		outW.Close()
+	}()
+	lines := make(chan string, 1024)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	waitFor := func(prefix string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("output ended before %q", prefix)
+				}
+				if strings.HasPrefix(l, prefix) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q line within 10 s", prefix)
+			}
+		}
+	}
+	go func() { _, _ = inW.Write(file[:last]) }()
+	waitFor("#22 ") // printed while the pipe is open
+	go func() { _, _ = inW.Write(file[last:]); inW.Close() }()
+	waitFor("#23 ")
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	for range lines {
 	}
 }
 

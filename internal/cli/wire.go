@@ -328,6 +328,72 @@ type fileBatch struct {
 	done   chan struct{}
 }
 
+// regularFile reports whether in is a file on disk (not a pipe or terminal).
+func regularFile(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular()
+}
+
+// captureStream decodes a capture that arrives on a pipe (tcpdump -w - |
+// bonjourctl capture --read -) one packet at a time, printing each as it
+// comes; Ctrl-C stops it even while the pipe is quiet.
+func captureStream(ctx context.Context, o *captureOptions, r *pcapfile.Reader, name string, sink *packetSink, filter packetFilter) error {
+	type item struct {
+		p     mdns.Packet
+		frame int
+		err   error
+	}
+	items := make(chan item, 64)
+	go func() {
+		defer close(items)
+		for {
+			p, frame, err := r.Next()
+			select {
+			case items <- item{p, frame, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	sink.live = true
+	shown := 0
+	for {
+		var it item
+		select {
+		case <-ctx.Done():
+			return nil
+		case x, ok := <-items:
+			if !ok {
+				return nil
+			}
+			it = x
+		}
+		if errors.Is(it.err, io.EOF) {
+			return nil
+		}
+		if it.err != nil {
+			return fmt.Errorf("%s: %w", name, it.err)
+		}
+		d := dump.Decode(it.p, it.frame)
+		if !filter.match(d) {
+			continue
+		}
+		if err := sink.write(d); err != nil {
+			return err
+		}
+		if shown++; o.Count > 0 && shown >= o.Count {
+			return nil
+		}
+	}
+}
+
 // captureFile decodes a capture file on every core: a reader cuts it into
 // batches, workers decode, filter and render them, and the writer prints
 // them in order.
@@ -347,6 +413,9 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if !regularFile(in) {
+		return captureStream(ctx, o, r, name, sink, filter)
+	}
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *fileBatch, workers)
 	ordered := make(chan *fileBatch, 2*workers)
