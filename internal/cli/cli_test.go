@@ -52,23 +52,31 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func TestCaptureRead(t *testing.T) {
+// goldenCapture decodes a capture file as text and as JSON, compares both
+// with the test's golden files, and returns the text and the JSON lines,
+// which must be one per packet.
+func goldenCapture(t *testing.T, file string, packets int) (string, []string) {
+	t.Helper()
 	time.Local = time.UTC // golden times
-	code, out, errOut := run(t, "", "capture", "--read", "testdata/peers.pcapng")
+	code, text, errOut := run(t, "", "capture", "--read", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	golden(t, "text", out)
-
-	code, out, _ = run(t, "", "capture", "--read", "testdata/peers.pcapng", "--json")
+	golden(t, "text", text)
+	code, out, errOut := run(t, "", "capture", "--read", file, "--json")
 	if code != 0 {
-		t.Fatal(code)
+		t.Fatalf("--json: exit %d: %s", code, errOut)
 	}
 	golden(t, "json", out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 23 {
-		t.Fatalf("%d JSON lines, want 23 (one per packet)", len(lines))
+	if len(lines) != packets {
+		t.Fatalf("%d JSON lines, want %d (one per packet)", len(lines), packets)
 	}
+	return text, lines
+}
+
+func TestCaptureRead(t *testing.T) {
+	_, lines := goldenCapture(t, "testdata/peers.pcapng", 23)
 	// python3-zeroconf's TXT on the wire: exact bytes and the cache-flush bit.
 	found := false
 	for _, l := range lines {
@@ -186,24 +194,9 @@ func TestCaptureReadStreams(t *testing.T) {
 // Go peer) as a user sees them: the zero-length TXT RDATA it sends for a
 // service without TXT strings flagged as an error, in text and in JSON.
 func TestCaptureReadGrandcat(t *testing.T) {
-	time.Local = time.UTC // golden times
-	code, out, errOut := run(t, "", "capture", "--read", "testdata/grandcat.pcapng")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	golden(t, "text", out)
-	if !strings.Contains(out, `an GC\ Empty._p2p._tcp.local. TXT IN flush ttl 3200 (zero-length rdata)`+"\n     ! txt error zero-length-rdata") {
+	text, lines := goldenCapture(t, "testdata/grandcat.pcapng", 26)
+	if !strings.Contains(text, `an GC\ Empty._p2p._tcp.local. TXT IN flush ttl 3200 (zero-length rdata)`+"\n     ! txt error zero-length-rdata") {
 		t.Error("text output does not flag GC Empty's zero-length TXT")
-	}
-
-	code, out, _ = run(t, "", "capture", "--read", "testdata/grandcat.pcapng", "--json")
-	if code != 0 {
-		t.Fatal(code)
-	}
-	golden(t, "json", out)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 26 {
-		t.Fatalf("%d JSON lines, want 26 (one per packet)", len(lines))
 	}
 	zero := 0
 	for _, l := range lines {
@@ -441,17 +434,18 @@ func TestVersionAndCompletion(t *testing.T) {
 	}
 }
 
-// TestCaptureReadLargeInOrder: a file of many batches comes out whole, in
-// frame order, and --count stops exactly.
-func TestCaptureReadLargeInOrder(t *testing.T) {
+// bigCapture writes n packets cycling through testdata/peers.pcapng (real
+// avahi-daemon and python3-zeroconf traffic) to a pcapng file.
+func bigCapture(tb testing.TB, n int) string {
+	tb.Helper()
 	src, err := os.Open("testdata/peers.pcapng")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer src.Close()
 	r, err := pcapfile.NewReader(src)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var pkts []mdns.Packet
 	for {
@@ -461,22 +455,29 @@ func TestCaptureReadLargeInOrder(t *testing.T) {
 		}
 		pkts = append(pkts, p)
 	}
-	path := filepath.Join(t.TempDir(), "big.pcapng")
+	path := filepath.Join(tb.TempDir(), "big.pcapng")
 	fh, err := os.Create(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	defer fh.Close()
 	w := pcapfile.NewWriter(fh)
-	const n = 5000
 	for i := 0; i < n; i++ {
 		if err := w.Write(pkts[i%len(pkts)]); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := w.Flush(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	fh.Close()
+	return path
+}
+
+// TestCaptureReadLargeInOrder: a file of many batches comes out whole, in
+// frame order, and --count stops exactly.
+func TestCaptureReadLargeInOrder(t *testing.T) {
+	const n = 5000
+	path := bigCapture(t, n)
 	for _, tt := range []struct {
 		args []string
 		want int
