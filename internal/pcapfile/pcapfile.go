@@ -6,6 +6,7 @@ package pcapfile
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -111,13 +112,25 @@ func (r *Reader) keep(b []byte) []byte {
 	return r.arena[start:len(r.arena):len(r.arena)]
 }
 
-// NewReader detects pcap or pcapng from the first bytes of r.
+// NewReader detects pcap or pcapng, gzip-compressed or not (as Wireshark
+// can save them), from the first bytes of r.
 func NewReader(r io.Reader) (*Reader, error) {
 	blocks := &blockTracker{r: r}
 	br := bufio.NewReaderSize(blocks, 1<<16)
 	magic, err := br.Peek(4)
 	if err != nil {
 		return nil, fmt.Errorf("read capture header: %w", err)
+	}
+	if magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("read gzip header: %w", err)
+		}
+		blocks = &blockTracker{r: zr} // follow the blocks of the decompressed bytes
+		br = bufio.NewReaderSize(blocks, 1<<16)
+		if magic, err = br.Peek(4); err != nil {
+			return nil, fmt.Errorf("read capture header (gzip): %w", err)
+		}
 	}
 	rd := &Reader{}
 	if bytes.Equal(magic, ngMagic) {

@@ -2,6 +2,7 @@ package pcapfile
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -75,6 +76,31 @@ func TestTruncatedPcapng(t *testing.T) {
 				t.Fatalf("cut at %d (inside a block): %d packets, %v; want a TruncatedError after them", cut, n, err)
 			}
 		}
+	}
+}
+
+// TestGzip: a gzip-compressed pcapng reads as the file itself; cut short,
+// it says so after the frames it could read.
+func TestGzip(t *testing.T) {
+	file, err := os.ReadFile("../cli/testdata/peers.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err, openErr := readAll(gz.Bytes()); n != 23 || !errors.Is(err, io.EOF) || openErr != nil {
+		t.Errorf("gzip pcapng: %d packets, %v, %v; want 23 and EOF", n, err, openErr)
+	}
+	var te *TruncatedError
+	n, err, openErr := readAll(gz.Bytes()[:gz.Len()/2])
+	if openErr != nil || !errors.As(err, &te) || te.Frames != n || n == 0 || n >= 23 {
+		t.Errorf("half the gzip stream: %d packets, %v, %v; want some, then a TruncatedError", n, err, openErr)
 	}
 }
 
