@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -459,12 +458,11 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 			defer wg.Done()
 			printer := dump.NewPrinter(o.Location)
 			for b := range work {
-				var buf *bytes.Buffer
+				var buf []byte
 				select {
-				case out := <-spare:
-					buf = bytes.NewBuffer(out)
+				case buf = <-spare:
 				default:
-					buf = bytes.NewBuffer(make([]byte, 0, 512*len(b.pkts)))
+					buf = make([]byte, 0, 512*len(b.pkts))
 				}
 				for i, p := range b.pkts {
 					d := dump.Decode(p, b.frames[i])
@@ -476,14 +474,13 @@ func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filte
 						if err != nil {
 							j = []byte(fmt.Sprintf(`{"frame":%d,"error":%q}`, b.frames[i], err.Error()))
 						}
-						buf.Write(j)
-						buf.WriteByte('\n')
+						buf = append(append(buf, j...), '\n')
 					} else {
-						_ = printer.Text(buf, d)
+						buf = printer.Append(buf, d)
 					}
-					b.ends = append(b.ends, buf.Len())
+					b.ends = append(b.ends, len(buf))
 				}
-				b.out = buf.Bytes()
+				b.out = buf
 				close(b.done)
 			}
 		}()

@@ -232,8 +232,14 @@ func (p *Printer) lintLines(rdata []byte) []byte {
 
 // Text writes d as a header line and one line per question and record.
 func (p *Printer) Text(w io.Writer, d Decoded) error {
+	p.buf = p.Append(p.buf[:0], d)
+	_, err := w.Write(p.buf)
+	return err
+}
+
+// Append appends what Text writes to b.
+func (p *Printer) Append(b []byte, d Decoded) []byte {
 	m := d.Msg
-	b := p.buf[:0]
 	if d.Frame > 0 {
 		b = append(b, '#')
 		b = strconv.AppendInt(b, int64(d.Frame), 10)
@@ -340,9 +346,7 @@ func (p *Printer) Text(w io.Writer, d Decoded) error {
 		b = fmt.Appendf(b, "  ! malformed at offset %d (%s %d): %s\n", pe.Offset, pe.Section, pe.Index, pe.Reason)
 		b = append(b, HexDump(d.Raw, pe.Offset, "    ")...)
 	}
-	p.buf = b
-	_, err := w.Write(b)
-	return err
+	return b
 }
 
 // appendClock appends t as "15:04:05.000000 " (microseconds truncated, as
