@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
@@ -216,7 +217,7 @@ func Describe(svc *Service, addrs []netip.Addr, f Faults) []string {
 		if r.CacheFlush {
 			flush = " (cache-flush)"
 		}
-		out = append(out, fmt.Sprintf("%s %s ttl %d %s%s", mdns.EscapeText(r.Name), mdns.TypeString(r.Type), r.TTL, r.RDataText(), flush))
+		out = append(out, fmt.Sprintf("%s %s ttl %d %s%s", mdns.EscapeText(r.Name), mdns.TypeString(r.Type), r.TTL, dump.RDataText(r), flush))
 	}
 	return out
 }

@@ -5,12 +5,20 @@
 // answers suppressed, additional records with PTR answers, NSEC for types
 // it lacks), re-announces TXT changes and says goodbye when stopped.
 //
+// It sends through the mdns core, which refuses what the size rules forbid
+// and reports every failed send; an event says "announced" only for packets
+// that went out, and names each interface and family that failed. Events
+// reach the caller through a bounded queue: a slow reader of events (a
+// full pipe) never stops the responder from answering and defending its
+// names; events it was too slow to take are counted.
+//
 // Faults switches the safeguards off one by one, so the same responder can
 // be wrong on purpose to test clients and checkers.
 package advertise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -21,17 +29,18 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/bonjourctl/bonjourctl/internal/outbox"
 	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
-// Transport is what the responder needs of the packet layer; *mdns.Conn
-// has it.
-type Transport interface {
-	Recv(ctx context.Context) (mdns.Packet, error)
-	SendTo(msg []byte, ifIndex int, dst netip.AddrPort) error
+// Link is what the responder needs of the mdns core; *mdns.Core has it.
+type Link interface {
+	Subscribe(name string, size int) *mdns.Sub
+	Send(msg []byte, to mdns.Dest) error
 	Interfaces() []net.Interface
 	IPv4() bool
 	IPv6() bool
+	PayloadLimit() int
 }
 
 // Config tunes a Responder. The zero value works.
@@ -42,6 +51,8 @@ type Config struct {
 	// InterfaceAddrs lists the addresses to publish on an interface when
 	// the service has none of its own (default: the interface's own).
 	InterfaceAddrs func(ifi net.Interface) []netip.Addr
+	// Events is the length of the event queue (default 4096).
+	Events int
 }
 
 // Kind names what a responder did.
@@ -57,6 +68,9 @@ const (
 	Defended   Kind = "defended"
 	RateLimit  Kind = "rate-limited"
 	Goodbye    Kind = "goodbye"
+	// SendFailed: a packet did not go out on some interface or family
+	// (or was refused by the size rules); Detail says which and why.
+	SendFailed Kind = "send-failed"
 )
 
 // Event is one thing the responder did, for people and logs.
@@ -71,18 +85,31 @@ type Event struct {
 	Records   []string // answered: "TYPE NAME" of each answer and additional
 	Unicast   bool     // answered by unicast (QU or legacy)
 	Legacy    bool     // a legacy unicast query (source port not 5353)
+	Err       error    // send-failed: the error
+}
+
+// Stats counts what the responder could not do.
+type Stats struct {
+	SendErrors    int
+	LastSendError error
+	EventsDropped uint64 // events the caller was too slow to take
+	PacketsLost   uint64 // packets the responder was too slow to take
 }
 
 // Responder publishes one service.
 type Responder struct {
-	tr  Transport
-	cfg Config
+	link Link
+	cfg  Config
 
 	mu      sync.Mutex
 	svc     Service
 	txtNew  chan struct{}
 	pending []byte
+	updates int // SetTXT calls since the last applied update
+	stats   Stats
 
+	box       *outbox.Box[Event]
+	sub       *mdns.Sub
 	conflicts []time.Time
 	lastMC    map[mcKey]time.Time
 	delayed   map[int]*pendingResponse
@@ -102,8 +129,8 @@ type pendingResponse struct {
 	ev     Event
 }
 
-// New returns a Responder for svc on tr.
-func New(tr Transport, svc Service, cfg Config) *Responder {
+// New returns a Responder for svc on link.
+func New(link Link, svc Service, cfg Config) *Responder {
 	if cfg.Rand == nil {
 		cfg.Rand = func(n time.Duration) time.Duration {
 			if n <= 0 {
@@ -115,7 +142,7 @@ func New(tr Transport, svc Service, cfg Config) *Responder {
 	if cfg.InterfaceAddrs == nil {
 		cfg.InterfaceAddrs = InterfaceAddrs
 	}
-	return &Responder{tr: tr, cfg: cfg, svc: svc, txtNew: make(chan struct{}, 1), lastMC: map[mcKey]time.Time{}, delayed: map[int]*pendingResponse{}}
+	return &Responder{link: link, cfg: cfg, svc: svc, txtNew: make(chan struct{}, 1), lastMC: map[mcKey]time.Time{}, delayed: map[int]*pendingResponse{}}
 }
 
 // InterfaceAddrs returns the unicast addresses of an interface, IPv6
@@ -145,14 +172,17 @@ func InterfaceAddrs(ifi net.Interface) []netip.Addr {
 }
 
 // SetTXT replaces the TXT RDATA; a running responder announces it twice
-// with the cache-flush bit. Safe from any goroutine.
+// with the cache-flush bit. Safe from any goroutine and never blocks;
+// updates that arrive faster than they can be announced are merged, the
+// latest winning.
 func (r *Responder) SetTXT(rdata []byte) {
 	r.mu.Lock()
 	r.pending = append([]byte{}, rdata...)
+	r.updates++
 	r.mu.Unlock()
 	select {
 	case r.txtNew <- struct{}{}:
-	default:
+	default: // one is already signalled; it will read the latest
 	}
 }
 
@@ -164,13 +194,27 @@ func (r *Responder) Service() Service {
 	return r.svc
 }
 
+// Stats returns the counters so far. Safe at any time.
+func (r *Responder) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	if r.box != nil {
+		s.EventsDropped = r.box.Dropped()
+	}
+	if r.sub != nil {
+		s.PacketsLost = r.sub.Dropped()
+	}
+	return s
+}
+
 func (r *Responder) addrsFor(ifi net.Interface) []netip.Addr {
 	if len(r.svc.Addrs) > 0 {
 		return r.svc.Addrs
 	}
 	var out []netip.Addr
 	for _, a := range r.cfg.InterfaceAddrs(ifi) {
-		if (a.Is4() && r.tr.IPv4()) || (a.Is6() && r.tr.IPv6()) {
+		if (a.Is4() && r.link.IPv4()) || (a.Is6() && r.link.IPv6()) {
 			out = append(out, a)
 		}
 	}
@@ -178,7 +222,7 @@ func (r *Responder) addrsFor(ifi net.Interface) []netip.Addr {
 }
 
 func (r *Responder) recordsFor(ifIndex int) *records {
-	for _, ifi := range r.tr.Interfaces() {
+	for _, ifi := range r.link.Interfaces() {
 		if ifi.Index == ifIndex {
 			return build(&r.svc, r.addrsFor(ifi), r.cfg.Faults)
 		}
@@ -186,107 +230,143 @@ func (r *Responder) recordsFor(ifIndex int) *records {
 	return build(&r.svc, r.svc.Addrs, r.cfg.Faults)
 }
 
-// Run publishes the service until ctx ends, then says goodbye (unless
-// Faults.NoGoodbye). fn gets every event on Run's goroutine.
-func (r *Responder) Run(ctx context.Context, fn func(Event) error) error {
-	pkts := make(chan mdns.Packet, 64)
-	rctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			p, err := r.tr.Recv(rctx)
+// Check reports whether the service's records can go on the wire at all:
+// each must fit in one packet of at most 9000 bytes (RFC 6762 §17), and
+// the names must be valid. Run calls it first.
+func (r *Responder) Check() error {
+	for _, ifi := range r.link.Interfaces() {
+		recs := r.recordsFor(ifi.Index)
+		for _, rr := range recs.all() {
+			m := r.response()
+			m.Answer = []dns.RR{rr}
+			b, err := m.Pack()
 			if err != nil {
-				close(pkts)
-				return
+				return fmt.Errorf("the %s record of %s cannot be packed: %v", mdns.TypeString(rr.Header().Rrtype), mdns.EscapeText(rr.Header().Name), err)
 			}
-			select {
-			case pkts <- p:
-			case <-rctx.Done():
-				close(pkts)
-				return
+			if err := mdns.CheckSize(b, mdns.MaxMessage, 6); err != nil {
+				return fmt.Errorf("the %s record of %s cannot be sent: %w", mdns.TypeString(rr.Header().Rrtype), mdns.EscapeText(rr.Header().Name), err)
 			}
 		}
-	}()
-	defer func() { stop(); wg.Wait() }()
+	}
+	return nil
+}
 
-	err := r.run(ctx, pkts, fn)
-	if ctx.Err() != nil && !r.cfg.Faults.NoGoodbye {
-		r.goodbye()
-		if ferr := fn(Event{Kind: Goodbye, At: time.Now(), Name: r.svc.instanceName(), Detail: "records sent with TTL 0"}); ferr != nil && err == nil {
+// Run publishes the service until ctx ends, then says goodbye (unless
+// Faults.NoGoodbye). fn gets every event, in order, on a goroutine of its
+// own (see the package comment). Run returns ctx.Err(), fn's first error,
+// or why the service cannot be published.
+func (r *Responder) Run(ctx context.Context, fn func(Event) error) (err error) {
+	if err := r.Check(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.sub = r.link.Subscribe("advertise", 0)
+	r.box = outbox.Start(r.cfg.Events, fn)
+	r.mu.Unlock()
+	defer func() {
+		r.sub.Close()
+		if ferr := r.box.Close(); ferr != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			err = ferr
+		}
+	}()
+	err = r.run(ctx)
+	if ctx.Err() != nil && !r.cfg.Faults.NoGoodbye {
+		if r.goodbye() {
+			r.emit(Event{Kind: Goodbye, Detail: "records sent with TTL 0"})
 		}
 	}
 	return err
 }
 
-func (r *Responder) emit(fn func(Event) error, ev Event) error {
-	ev.At = time.Now()
+// errStopped means the event consumer failed: stop.
+var errStopped = errors.New("advertise: event consumer failed")
+
+func (r *Responder) emit(ev Event) {
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
 	if ev.Name == "" {
 		ev.Name = r.svc.instanceName()
 	}
-	return fn(ev)
+	r.box.Put(ev)
 }
 
 // run is the state machine: probe, announce, then answer.
-func (r *Responder) run(ctx context.Context, pkts <-chan mdns.Packet, fn func(Event) error) error {
+func (r *Responder) run(ctx context.Context) error {
 	for {
 		if !r.cfg.Faults.NoProbe {
-			won, err := r.probe(ctx, pkts, fn)
-			if err != nil || !won {
-				return err
+			if err := r.probe(ctx); err != nil {
+				return r.stopErr(err)
 			}
 		}
-		if err := r.announce(ctx, pkts, fn, "announced"); err != nil {
-			return err
+		if err := r.announce(ctx, "announced"); err != nil {
+			return r.stopErr(err)
 		}
-		reprobe, err := r.serve(ctx, pkts, fn)
+		reprobe, err := r.serve(ctx)
 		if err != nil || !reprobe {
-			return err
+			return r.stopErr(err)
 		}
 	}
 }
 
-// sleepServing waits d while answering (after probing) or watching for
-// conflicts (while probing). It returns conflict=true when a packet
-// conflicts with our names.
-func (r *Responder) wait(ctx context.Context, pkts <-chan mdns.Packet, d time.Duration, probing bool, fn func(Event) error) (conflict, lost bool, err error) {
+func (r *Responder) stopErr(err error) error {
+	if errors.Is(err, errStopped) {
+		return nil // Run's deferred Close returns the consumer's error
+	}
+	return err
+}
+
+// next returns the next packet, the end of ctx, or a timeout.
+func (r *Responder) next(ctx context.Context, t *time.Timer) (p mdns.Packet, got bool, err error) {
+	select {
+	case <-ctx.Done():
+		return p, false, ctx.Err()
+	case <-r.box.Failed():
+		return p, false, errStopped
+	case <-t.C:
+		return p, false, nil
+	case p, ok := <-r.sub.C():
+		if !ok {
+			_, err := r.sub.Recv(ctx)
+			return p, false, fmt.Errorf("receive: %w", err)
+		}
+		return p, true, nil
+	}
+}
+
+// wait waits d while answering (after probing) or watching for conflicts
+// (while probing). It returns conflict=true when a packet conflicts with
+// our names, lost=true when we lost a simultaneous-probe tie-break.
+func (r *Responder) wait(ctx context.Context, d time.Duration, probing bool) (conflict, lost bool, err error) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return false, false, ctx.Err()
-		case <-t.C:
-			return false, false, nil
-		case p, ok := <-pkts:
-			if !ok {
-				return false, false, fmt.Errorf("receive: connection closed")
-			}
-			m, perr := mdns.Parse(p.Raw)
-			if perr != nil {
-				continue
-			}
-			if probing {
-				if c := r.conflictIn(m); c != "" {
-					return true, false, r.emit(fn, Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: c})
-				}
-				if r.lostTieBreak(m) {
-					return false, true, r.emit(fn, Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: "simultaneous probe with lexicographically later records (RFC 6762 §8.2); probing again in 1 s"})
-				}
-				continue
-			}
-			if err := r.handle(&p, m, fn); err != nil {
-				return false, false, err
-			}
+		p, got, err := r.next(ctx, t)
+		if err != nil || !got {
+			return false, false, err
 		}
+		m, perr := mdns.Parse(p.Raw)
+		if perr != nil {
+			continue
+		}
+		if probing {
+			if c := r.conflictIn(m); c != "" {
+				r.emit(Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: c})
+				return true, false, nil
+			}
+			if r.lostTieBreak(m) {
+				r.emit(Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: "simultaneous probe with lexicographically later records (RFC 6762 §8.2); probing again in 1 s"})
+				return false, true, nil
+			}
+			continue
+		}
+		r.handle(&p, m)
 	}
 }
 
-// probe runs RFC 6762 §8.1 probing, renaming on conflicts. won is false
-// only when ctx ended.
-func (r *Responder) probe(ctx context.Context, pkts <-chan mdns.Packet, fn func(Event) error) (bool, error) {
+// probe runs RFC 6762 §8.1 probing, renaming on conflicts. It returns nil
+// once the names are ours.
+func (r *Responder) probe(ctx context.Context) error {
 	delay := r.cfg.Rand(250 * time.Millisecond)
 	for {
 		// Rate limit (§8.1): after 15 conflicts in 10 s, wait 5 s.
@@ -299,21 +379,17 @@ func (r *Responder) probe(ctx context.Context, pkts <-chan mdns.Packet, fn func(
 		}
 		r.conflicts = recent
 		if len(recent) >= 15 {
-			if err := r.emit(fn, Event{Kind: RateLimit, Detail: "15 conflicts in 10 s: waiting 5 s before probing again (RFC 6762 §8.1)"}); err != nil {
-				return false, err
-			}
+			r.emit(Event{Kind: RateLimit, Detail: "15 conflicts in 10 s: waiting 5 s before probing again (RFC 6762 §8.1)"})
 			delay = 5 * time.Second
 		}
-		if err := r.emit(fn, Event{Kind: Probing, Detail: "3 probes 250 ms apart (QU, type ANY, proposed records in the authority section)"}); err != nil {
-			return false, err
-		}
-		conflict, lost, err := r.wait(ctx, pkts, delay, true, fn)
+		r.emit(Event{Kind: Probing, Detail: "3 probes 250 ms apart (QU, type ANY, proposed records in the authority section)"})
+		conflict, lost, err := r.wait(ctx, delay, true)
 		for i := 0; i < 3 && err == nil && !conflict && !lost; i++ {
-			r.sendProbe()
-			conflict, lost, err = r.wait(ctx, pkts, 250*time.Millisecond, true, fn)
+			r.sendProbe(i + 1)
+			conflict, lost, err = r.wait(ctx, 250*time.Millisecond, true)
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 		switch {
 		case lost:
@@ -322,12 +398,10 @@ func (r *Responder) probe(ctx context.Context, pkts <-chan mdns.Packet, fn func(
 			r.conflicts = append(r.conflicts, time.Now())
 			old := r.svc.instanceName()
 			r.rename()
-			if err := r.emit(fn, Event{Kind: Renamed, Detail: fmt.Sprintf("%s is taken; now %s", mdns.EscapeText(old), mdns.EscapeText(r.svc.instanceName()))}); err != nil {
-				return false, err
-			}
+			r.emit(Event{Kind: Renamed, Detail: fmt.Sprintf("%s is taken; now %s", mdns.EscapeText(old), mdns.EscapeText(r.svc.instanceName()))})
 			delay = 0
 		default:
-			return true, nil
+			return nil
 		}
 	}
 }
@@ -347,8 +421,8 @@ func (r *Responder) rename() {
 	r.svc.Instance = fmt.Sprintf("%s (%d)", base, n+1)
 }
 
-func (r *Responder) sendProbe() {
-	for _, ifi := range r.tr.Interfaces() {
+func (r *Responder) sendProbe(n int) {
+	for _, ifi := range r.link.Interfaces() {
 		recs := r.recordsFor(ifi.Index)
 		m := new(dns.Msg)
 		m.Authoritative = r.cfg.Faults.AAInQueries
@@ -362,7 +436,9 @@ func (r *Responder) sendProbe() {
 			}
 		}
 		m.Ns = ns
-		r.multicast(ifi.Index, m)
+		if err := r.multicast(ifi.Index, m); err != nil {
+			r.sendFailed(fmt.Sprintf("probe %d of 3", n), err)
+		}
 	}
 }
 
@@ -378,14 +454,14 @@ func (r *Responder) conflictIn(m *mdns.Message) string {
 	if !m.Response() {
 		return ""
 	}
-	inst, host := strings.ToLower(r.svc.instanceName()), strings.ToLower(dns.Fqdn(r.svc.Host))
-	for _, ifi := range r.tr.Interfaces() {
+	inst, host := r.svc.instanceName(), dns.Fqdn(r.svc.Host)
+	for _, ifi := range r.link.Interfaces() {
 		ours := r.recordsFor(ifi.Index).unique()
 		for _, sec := range [][]mdns.Record{m.Answers, m.Additional} {
 			for i := range sec {
 				rec := &sec[i]
-				n := strings.ToLower(rec.Name)
-				if n != inst && n != host {
+				isInst, isHost := mdns.EqualNames(rec.Name, inst), mdns.EqualNames(rec.Name, host)
+				if !isInst && !isHost {
 					continue
 				}
 				if rec.TTL == 0 || rec.Type == dns.TypeNSEC {
@@ -393,11 +469,11 @@ func (r *Responder) conflictIn(m *mdns.Message) string {
 				}
 				same := false
 				for _, o := range ours {
-					if o.Header().Rrtype == rec.Type && strings.EqualFold(o.Header().Name, rec.Name) && sameRData(o, rec) {
+					if o.Header().Rrtype == rec.Type && mdns.EqualNames(o.Header().Name, rec.Name) && sameRData(o, rec) {
 						same = true
 					}
 				}
-				if n == host && (rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA) && len(r.svc.Addrs) == 0 {
+				if isHost && (rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA) && len(r.svc.Addrs) == 0 {
 					// Address records for our host from another of our
 					// interfaces or families are ours too.
 					same = same || r.isOwnAddr(rec)
@@ -416,7 +492,7 @@ func (r *Responder) isOwnAddr(rec *mdns.Record) bool {
 	if !ok {
 		return false
 	}
-	for _, ifi := range r.tr.Interfaces() {
+	for _, ifi := range r.link.Interfaces() {
 		for _, o := range r.cfg.InterfaceAddrs(ifi) {
 			if o.WithZone("") == a {
 				return true
@@ -431,10 +507,10 @@ func sameRData(ours dns.RR, theirs *mdns.Record) bool {
 	case *dns.PTR:
 		// Names in their data may be compressed: compare decoded.
 		t, ok := theirs.Target()
-		return ok && strings.EqualFold(t, o.Ptr)
+		return ok && mdns.EqualNames(t, o.Ptr)
 	case *dns.SRV:
 		_, _, port, target, ok := theirs.SRV()
-		return ok && port == o.Port && strings.EqualFold(target, o.Target)
+		return ok && port == o.Port && mdns.EqualNames(target, o.Target)
 	case *dns.A, *dns.AAAA:
 		a, ok := theirs.Addr()
 		var oa netip.Addr
@@ -455,10 +531,10 @@ func (r *Responder) lostTieBreak(m *mdns.Message) bool {
 	if m.Response() || len(m.Authority) == 0 {
 		return false
 	}
-	inst := strings.ToLower(r.svc.instanceName())
+	inst := r.svc.instanceName()
 	asked := false
 	for _, q := range m.Questions {
-		if strings.ToLower(q.Name) == inst {
+		if mdns.EqualNames(q.Name, inst) {
 			asked = true
 		}
 	}
@@ -468,7 +544,7 @@ func (r *Responder) lostTieBreak(m *mdns.Message) bool {
 	var theirs []dns.RR
 	for i := range m.Authority {
 		a := &m.Authority[i]
-		if strings.ToLower(a.Name) != inst {
+		if !mdns.EqualNames(a.Name, inst) {
 			continue
 		}
 		rr := &dns.RFC3597{Hdr: dns.RR_Header{Name: a.Name, Rrtype: a.Type, Class: a.Class, Ttl: a.TTL}}
@@ -492,23 +568,41 @@ func canonicalRData(a *mdns.Record) []byte {
 	return a.Data
 }
 
-// announce sends all records twice, one second apart (RFC 6762 §8.3).
-func (r *Responder) announce(ctx context.Context, pkts <-chan mdns.Packet, fn func(Event) error, what string) error {
+// announce sends all records twice, one second apart (RFC 6762 §8.3). An
+// announcement that went out nowhere is reported as a send failure, not
+// as announced.
+func (r *Responder) announce(ctx context.Context, what string) error {
 	gap := time.Second
 	if r.cfg.Faults.FastAnnounce {
 		gap = 200 * time.Millisecond
 	}
 	for i := 1; i <= 2; i++ {
-		for _, ifi := range r.tr.Interfaces() {
+		var failed []string
+		sent := false
+		for _, ifi := range r.link.Interfaces() {
 			m := r.response()
 			m.Answer = r.recordsFor(ifi.Index).all()
-			r.multicast(ifi.Index, m)
+			err := r.multicast(ifi.Index, m)
+			if err != nil {
+				failed = append(failed, err.Error())
+				r.count(err)
+			}
+			var se *mdns.SendErrors
+			if err == nil || (errors.As(err, &se) && se.Sent > 0) {
+				sent = true
+			}
 		}
-		if err := r.emit(fn, Event{Kind: Announced, Detail: fmt.Sprintf("%s (%d of 2)", what, i)}); err != nil {
-			return err
+		detail := fmt.Sprintf("%s (%d of 2)", what, i)
+		switch {
+		case !sent:
+			r.emit(Event{Kind: SendFailed, Detail: detail + " not sent: " + strings.Join(failed, "; ")})
+		case len(failed) > 0:
+			r.emit(Event{Kind: Announced, Detail: detail + "; not sent everywhere: " + strings.Join(failed, "; ")})
+		default:
+			r.emit(Event{Kind: Announced, Detail: detail})
 		}
 		if i == 1 {
-			if _, _, err := r.wait(ctx, pkts, gap, false, fn); err != nil {
+			if _, _, err := r.wait(ctx, gap, false); err != nil {
 				return err
 			}
 		}
@@ -522,88 +616,114 @@ func (r *Responder) response() *dns.Msg {
 	return m
 }
 
-// multicast sends m to the group on an interface, on each open family.
-func (r *Responder) multicast(ifIndex int, m *dns.Msg) {
-	m.Compress = true
-	b, err := m.Pack()
+func (r *Responder) count(err error) {
+	r.mu.Lock()
+	r.stats.SendErrors++
+	r.stats.LastSendError = err
+	r.mu.Unlock()
+}
+
+func (r *Responder) sendFailed(what string, err error) {
+	r.count(err)
+	r.emit(Event{Kind: SendFailed, Detail: what + " not sent: " + err.Error(), Err: err})
+}
+
+// multicast sends m to the group on an interface, on each open family,
+// split into packets that fit the link (RFC 6762 §17). Records are noted
+// as multicast (for the one-second rule, §6) only where they went out.
+func (r *Responder) multicast(ifIndex int, m *dns.Msg) error {
+	msgs, err := split(m, r.link.PayloadLimit())
 	if err != nil {
-		return
+		return err
 	}
-	now := time.Now()
-	for _, v6 := range []bool{false, true} {
-		if (v6 && !r.tr.IPv6()) || (!v6 && !r.tr.IPv4()) {
+	var errs []error
+	for _, pk := range msgs {
+		err := r.link.Send(pk.b, mdns.Dest{IfIndex: ifIndex})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if !m.Response {
 			continue
 		}
-		dst := netip.AddrPortFrom(mdns.GroupV4, mdns.Port)
-		if v6 {
-			dst = netip.AddrPortFrom(mdns.GroupV6, mdns.Port)
+		failedFam := map[int]bool{}
+		var se *mdns.SendErrors
+		if errors.As(err, &se) {
+			for _, f := range se.Failed {
+				failedFam[f.Family] = true
+			}
+		} else if err != nil {
+			continue
 		}
-		_ = r.tr.SendTo(b, ifIndex, dst)
-		if m.Response {
-			for _, rr := range m.Answer {
-				r.lastMC[mcKey{ifIndex, v6, strings.ToLower(rr.Header().Name), rr.Header().Rrtype}] = now
+		now := time.Now()
+		for _, rr := range pk.records {
+			for _, fam := range []int{4, 6} {
+				if !failedFam[fam] {
+					r.lastMC[mcKey{ifIndex, fam == 6, mdns.NameKey(rr.Header().Name), rr.Header().Rrtype}] = now
+				}
 			}
 		}
 	}
+	return errors.Join(errs...)
 }
 
 // serve answers queries until ctx ends. reprobe is true when a conflicting
 // response means our records must be probed again (§9).
-func (r *Responder) serve(ctx context.Context, pkts <-chan mdns.Packet, fn func(Event) error) (reprobe bool, err error) {
+func (r *Responder) serve(ctx context.Context) (reprobe bool, err error) {
 	for {
 		next := time.Hour
 		for _, d := range r.delayed {
 			next = min(next, time.Until(d.at))
-		}
-		select {
-		case <-r.txtNew:
-			r.mu.Lock()
-			r.svc.TXT = r.pending
-			r.mu.Unlock()
-			if err := r.emit(fn, Event{Kind: TXTUpdated, Detail: "new TXT: " + mdns.TXTText(r.svc.TXT)}); err != nil {
-				return false, err
-			}
-			if err := r.announce(ctx, pkts, fn, "TXT update announced"); err != nil {
-				return false, err
-			}
-			continue
-		default:
 		}
 		t := time.NewTimer(max(next, 0))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return false, ctx.Err()
+		case <-r.box.Failed():
+			t.Stop()
+			return false, errStopped
 		case <-r.txtNew:
 			t.Stop()
-			r.txtNew <- struct{}{}
-		case <-t.C:
-			if err := r.flushDelayed(fn); err != nil {
+			if err := r.applyTXT(ctx); err != nil {
 				return false, err
 			}
-		case p, ok := <-pkts:
+		case <-t.C:
+			r.flushDelayed()
+		case p, ok := <-r.sub.C():
 			t.Stop()
 			if !ok {
-				return false, fmt.Errorf("receive: connection closed")
+				_, err := r.sub.Recv(ctx)
+				return false, fmt.Errorf("receive: %w", err)
 			}
 			m, perr := mdns.Parse(p.Raw)
 			if perr != nil {
 				continue
 			}
 			if c := r.conflictIn(m); c != "" {
-				if err := r.emit(fn, Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: c + "; probing again (RFC 6762 §9)"}); err != nil {
-					return false, err
-				}
+				r.emit(Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: c + "; probing again (RFC 6762 §9)"})
 				return true, nil
 			}
-			if err := r.handle(&p, m, fn); err != nil {
-				return false, err
-			}
+			r.handle(&p, m)
 		}
 	}
 }
 
-func (r *Responder) flushDelayed(fn func(Event) error) error {
+// applyTXT publishes the latest SetTXT, announcing it twice.
+func (r *Responder) applyTXT(ctx context.Context) error {
+	r.mu.Lock()
+	r.svc.TXT = r.pending
+	n := r.updates
+	r.updates = 0
+	r.mu.Unlock()
+	detail := "new TXT: " + txtText(r.svc.TXT)
+	if n > 1 {
+		detail += fmt.Sprintf(" (the latest of %d updates that arrived together)", n)
+	}
+	r.emit(Event{Kind: TXTUpdated, Detail: detail})
+	return r.announce(ctx, "TXT update announced")
+}
+
+func (r *Responder) flushDelayed() {
 	now := time.Now()
 	for idx, d := range r.delayed {
 		if d.at.After(now) {
@@ -612,33 +732,35 @@ func (r *Responder) flushDelayed(fn func(Event) error) error {
 		delete(r.delayed, idx)
 		m := r.response()
 		m.Answer, m.Extra = d.answer, d.extra
-		r.multicast(idx, m)
-		if err := r.emit(fn, d.ev); err != nil {
-			return err
+		if err := r.multicast(idx, m); err != nil {
+			r.sendFailed("answer to "+strings.Join(d.ev.Questions, ", "), err)
+			var se *mdns.SendErrors
+			if !errors.As(err, &se) || se.Sent == 0 {
+				continue
+			}
 		}
+		r.emit(d.ev)
 	}
-	return nil
 }
 
 // handle answers one query (RFC 6762 §6).
-func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error) error {
-	if m.Response() || m.Opcode() != 0 || len(m.Questions) == 0 {
-		return nil
+func (r *Responder) handle(p *mdns.Packet, m *mdns.Message) {
+	if m.Response() || m.Opcode() != 0 || len(m.Questions) == 0 || p.Observed {
+		return
 	}
 	legacy := p.Src.Port() != mdns.Port
 	recs := r.recordsFor(p.IfIndex)
-	inst := strings.ToLower(r.svc.instanceName())
-	host := strings.ToLower(dns.Fqdn(r.svc.Host))
+	inst := r.svc.instanceName()
+	host := dns.Fqdn(r.svc.Host)
 	var answer, extra []dns.RR
 	shared, unicast := false, legacy
 	var qs []string
 	isProbe := len(m.Authority) > 0
 	for _, q := range m.Questions {
-		n := strings.ToLower(q.Name)
 		any := q.Type == dns.TypeANY
 		matched := false
 		for _, ptr := range recs.ptr {
-			if strings.ToLower(ptr.Header().Name) == n && (any || q.Type == dns.TypePTR) {
+			if mdns.EqualNames(ptr.Header().Name, q.Name) && (any || q.Type == dns.TypePTR) {
 				answer = append(answer, ptr)
 				shared, matched = true, true
 				if ptr.Header().Name != servicesName && !r.cfg.Faults.NoAdditionals {
@@ -647,8 +769,8 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error
 				}
 			}
 		}
-		switch n {
-		case inst:
+		switch {
+		case mdns.EqualNames(q.Name, inst):
 			matched = true
 			if any || q.Type == dns.TypeSRV {
 				answer = append(answer, recs.srv)
@@ -658,9 +780,9 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error
 				answer = append(answer, recs.txt)
 			}
 			if !any && q.Type != dns.TypeSRV && q.Type != dns.TypeTXT {
-				answer = append(answer, nsec(r.svc.instanceName(), recs.txt.Header().Ttl, []uint16{dns.TypeTXT, dns.TypeSRV}, !r.cfg.Faults.NoCacheFlush))
+				answer = append(answer, nsec(inst, recs.txt.Header().Ttl, []uint16{dns.TypeTXT, dns.TypeSRV}, !r.cfg.Faults.NoCacheFlush))
 			}
-		case host:
+		case mdns.EqualNames(q.Name, host):
 			matched = true
 			has4, has6 := false, false
 			for _, a := range recs.addrs {
@@ -681,7 +803,7 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error
 				if has6 {
 					types = append(types, dns.TypeAAAA)
 				}
-				answer = append(answer, nsec(dns.Fqdn(r.svc.Host), recs.srv.Header().Ttl, types, !r.cfg.Faults.NoCacheFlush))
+				answer = append(answer, nsec(host, recs.srv.Header().Ttl, types, !r.cfg.Faults.NoCacheFlush))
 			}
 		}
 		if matched {
@@ -692,14 +814,14 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error
 		}
 	}
 	if len(answer) == 0 {
-		return nil
+		return
 	}
 	// Known-answer suppression (§7.1): drop what the querier already holds
 	// with at least half our TTL.
 	answer = suppress(answer, m.Answers)
 	extra = dedupe(suppress(extra, m.Answers), answer)
 	if len(answer) == 0 {
-		return nil
+		return
 	}
 	if isProbe && !legacy {
 		// Someone probes for our name: defend it at once (§8.1).
@@ -726,18 +848,20 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error
 		}
 		resp.Answer = legacyRRs(answer, r.cfg.Faults.LegacyFlush)
 		resp.Extra = legacyRRs(extra, r.cfg.Faults.LegacyFlush)
-		return r.unicast(p, resp, ev, fn)
+		r.unicast(p, resp, ev)
+		return
 	}
 	if unicast {
 		resp.Answer, resp.Extra = answer, extra
-		return r.unicast(p, resp, ev, fn)
+		r.unicast(p, resp, ev)
+		return
 	}
 	// §6: do not multicast a record that went out on this link less than a
 	// second ago (probe defenses excepted).
 	if !isProbe {
 		answer = r.notRecent(p, answer)
 		if len(answer) == 0 {
-			return nil
+			return
 		}
 	}
 	if shared {
@@ -752,21 +876,36 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message, fn func(Event) error
 		}
 		d.answer = dedupe(append(d.answer, answer...), nil)
 		d.extra = dedupe(append(d.extra, extra...), d.answer)
-		return nil
+		return
 	}
 	resp.Answer, resp.Extra = answer, extra
-	r.multicast(p.IfIndex, resp)
-	return r.emit(fn, ev)
+	if err := r.multicast(p.IfIndex, resp); err != nil {
+		r.sendFailed("answer to "+strings.Join(qs, ", "), err)
+		var se *mdns.SendErrors
+		if !errors.As(err, &se) || se.Sent == 0 {
+			return
+		}
+	}
+	r.emit(ev)
 }
 
-func (r *Responder) unicast(p *mdns.Packet, m *dns.Msg, ev Event, fn func(Event) error) error {
-	m.Compress = true
-	b, err := m.Pack()
-	if err != nil {
-		return nil
+// unicast answers a QU or legacy query to its source, split to fit the
+// link like any response (a legacy reply that does not fit is sent as far
+// as it goes, RFC 6762 §6.7 leaves truncation to the querier).
+func (r *Responder) unicast(p *mdns.Packet, m *dns.Msg, ev Event) {
+	msgs, err := split(m, r.link.PayloadLimit())
+	if err == nil {
+		for _, pk := range msgs {
+			if serr := r.link.Send(pk.b, mdns.Dest{IfIndex: p.IfIndex, Addr: p.Src}); serr != nil {
+				err = serr
+			}
+		}
 	}
-	_ = r.tr.SendTo(b, p.IfIndex, p.Src)
-	return r.emit(fn, ev)
+	if err != nil {
+		r.sendFailed("unicast answer to "+p.Src.String(), err)
+		return
+	}
+	r.emit(ev)
 }
 
 func (r *Responder) notRecent(p *mdns.Packet, rs []dns.RR) []dns.RR {
@@ -774,7 +913,7 @@ func (r *Responder) notRecent(p *mdns.Packet, rs []dns.RR) []dns.RR {
 	v6 := p.Family() == 6
 	var out []dns.RR
 	for _, rr := range rs {
-		if t, ok := r.lastMC[mcKey{p.IfIndex, v6, strings.ToLower(rr.Header().Name), rr.Header().Rrtype}]; ok && now.Sub(t) < time.Second {
+		if t, ok := r.lastMC[mcKey{p.IfIndex, v6, mdns.NameKey(rr.Header().Name), rr.Header().Rrtype}]; ok && now.Sub(t) < time.Second {
 			continue
 		}
 		out = append(out, rr)
@@ -803,7 +942,7 @@ func suppress(rs []dns.RR, known []mdns.Record) []dns.RR {
 		drop := false
 		for i := range known {
 			k := &known[i]
-			if k.Type == rr.Header().Rrtype && strings.EqualFold(k.Name, rr.Header().Name) && sameRData(rr, k) && k.TTL*2 >= rr.Header().Ttl {
+			if k.Type == rr.Header().Rrtype && mdns.EqualNames(k.Name, rr.Header().Name) && sameRData(rr, k) && uint64(k.TTL)*2 >= uint64(rr.Header().Ttl) {
 				drop = true
 			}
 		}
@@ -830,9 +969,11 @@ func dedupe(rs, skip []dns.RR) []dns.RR {
 	return out
 }
 
-// goodbye sends every record but the _services PTR with TTL 0 (§10.1).
-func (r *Responder) goodbye() {
-	for _, ifi := range r.tr.Interfaces() {
+// goodbye sends every record but the _services PTR with TTL 0 (§10.1). It
+// reports whether any packet went out; failures are reported as events.
+func (r *Responder) goodbye() bool {
+	sent := false
+	for _, ifi := range r.link.Interfaces() {
 		m := r.response()
 		for _, rr := range r.recordsFor(ifi.Index).all() {
 			if rr.Header().Name == servicesName {
@@ -840,6 +981,14 @@ func (r *Responder) goodbye() {
 			}
 			m.Answer = append(m.Answer, withTTL(rr, 0))
 		}
-		r.multicast(ifi.Index, m)
+		err := r.multicast(ifi.Index, m)
+		var se *mdns.SendErrors
+		if err == nil || (errors.As(err, &se) && se.Sent > 0) {
+			sent = true
+		}
+		if err != nil {
+			r.sendFailed("goodbye on "+ifi.Name, err)
+		}
 	}
+	return sent
 }

@@ -22,8 +22,7 @@ const inst = `Node\ 1._p2p._tcp.local.`
 
 func start(t *testing.T, svc advertise.Service, faults advertise.Faults, body func(ctx context.Context, f *mdnstest.Net, t0 time.Time, events func() []advertise.Event)) {
 	synctest.Test(t, func(t *testing.T) {
-		f := mdnstest.New()
-		f.V6 = false
+		f := mdnstest.NewFamilies(true, false)
 		r := advertise.New(f, svc, advertise.Config{
 			Faults:         faults,
 			Rand:           func(n time.Duration) time.Duration { return n / 2 },
@@ -110,8 +109,7 @@ func TestProbeAnnounceGoodbye(t *testing.T) {
 
 func TestGoodbyeSkipsServicesPTR(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := mdnstest.New()
-		f.V6 = false
+		f := mdnstest.NewFamilies(true, false)
 		r := advertise.New(f, node, advertise.Config{Rand: func(time.Duration) time.Duration { return 0 },
 			InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.88.0.1")} }})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -162,7 +160,7 @@ func TestAnswers(t *testing.T) {
 
 		// A shared PTR answer waits 20-120 ms (here 70) and brings SRV, TXT
 		// and A as additional records.
-		f.In <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		f.Push(query("10.88.0.9:5353", 0, nil, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET}))
 		synctest.Wait()
 		asked := time.Now()
 		if len(f.Take()) != 0 {
@@ -181,7 +179,7 @@ func TestAnswers(t *testing.T) {
 		// packet) is not repeated (§7.1).
 		time.Sleep(1100 * time.Millisecond)
 		kp := []dns.RR{&dns.PTR{Hdr: dns.RR_Header{Name: "_p2p._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4000}, Ptr: inst}}
-		f.In <- query("10.88.0.9:5353", 0, kp, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		f.Push(query("10.88.0.9:5353", 0, kp, dns.Question{Name: "_p2p._tcp.local.", Qtype: dns.TypePTR, Qclass: dns.ClassINET}))
 		synctest.Wait()
 		time.Sleep(200 * time.Millisecond)
 		if got := f.Take(); len(got) != 0 {
@@ -191,7 +189,7 @@ func TestAnswers(t *testing.T) {
 		// Unique records go at once; known answers are suppressed.
 		time.Sleep(1100 * time.Millisecond)
 		known := []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 100}, Port: 4001, Target: "h1.local."}}
-		f.In <- query("10.88.0.9:5353", 0, known, dns.Question{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		f.Push(query("10.88.0.9:5353", 0, known, dns.Question{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET}))
 		synctest.Wait()
 		got = f.Take()
 		if len(got) != 1 || types(got[0].Msg.Answers) != "TXT" {
@@ -200,7 +198,7 @@ func TestAnswers(t *testing.T) {
 
 		// QU: unicast to the asker.
 		time.Sleep(1100 * time.Millisecond)
-		f.In <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: "h1.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET | 1<<15})
+		f.Push(query("10.88.0.9:5353", 0, nil, dns.Question{Name: "h1.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET | 1<<15}))
 		synctest.Wait()
 		got = f.Take()
 		if len(got) != 1 || got[0].Dst != netip.MustParseAddrPort("10.88.0.9:5353") || types(got[0].Msg.Answers) != "A" {
@@ -209,7 +207,7 @@ func TestAnswers(t *testing.T) {
 
 		// Legacy unicast: to the source port, ID and question echoed, no
 		// cache-flush, TTL at most 10.
-		f.In <- query("10.88.0.9:40000", 4242, nil, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		f.Push(query("10.88.0.9:40000", 4242, nil, dns.Question{Name: inst, Qtype: dns.TypeTXT, Qclass: dns.ClassINET}))
 		synctest.Wait()
 		got = f.Take()
 		if len(got) != 1 {
@@ -222,7 +220,7 @@ func TestAnswers(t *testing.T) {
 
 		// A type the instance does not have: NSEC listing TXT and SRV.
 		time.Sleep(1100 * time.Millisecond)
-		f.In <- query("10.88.0.9:5353", 0, nil, dns.Question{Name: inst, Qtype: dns.TypeAAAA, Qclass: dns.ClassINET})
+		f.Push(query("10.88.0.9:5353", 0, nil, dns.Question{Name: inst, Qtype: dns.TypeAAAA, Qclass: dns.ClassINET}))
 		synctest.Wait()
 		got = f.Take()
 		if len(got) != 1 || types(got[0].Msg.Answers) != "NSEC" {
@@ -239,7 +237,7 @@ func TestConflictRenames(t *testing.T) {
 		m.Response, m.Authoritative = true, true
 		m.Answer = []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | 1<<15, Ttl: 120}, Port: 9999, Target: "other.local."}}
 		b, _ := m.Pack()
-		f.In <- mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b}
+		f.Push(mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b})
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
 		var kinds []string
@@ -252,7 +250,7 @@ func TestConflictRenames(t *testing.T) {
 		last := f.Take()
 		ann := last[len(last)-1].Msg
 		if tgt, _ := ann.Answers[0].Target(); tgt != `Node\ 1\ \(2\)._p2p._tcp.local.` {
-			t.Errorf("announced PTR -> %s, want Node 1 (2)", ann.Answers[0].RDataText())
+			t.Errorf("announced PTR -> %s, want Node 1 (2)", func() string { t, _ := ann.Answers[0].Target(); return t }())
 		}
 	})
 }
@@ -282,7 +280,7 @@ func TestConflictRateLimit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.In <- mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b}
+				f.Push(mdns.Packet{Received: time.Now(), IfIndex: 2, IfName: "eth0", Src: netip.MustParseAddrPort("10.88.0.7:5353"), Raw: b})
 			}
 		}
 		renamed, limited := 0, -1

@@ -1,17 +1,18 @@
 // Package browse discovers DNS-SD services (RFC 6763) over multicast DNS
 // (RFC 6762) and reports every change: instances added, updated (with a
 // field-level diff) and removed (with the cause), each record with its
-// provenance. It is built on the mdns packet layer: a continuous querier
-// (§5.2), a bounded record cache (§10) and resolution of PTR to SRV, TXT
-// and addresses.
+// provenance. It is the querier of the mdns core: a continuous querier
+// (§5.2), a bounded record cache (§10), resolution of PTR to SRV, TXT and
+// addresses, one-instance resolution (Resolve) and one-shot questions
+// (Ask) on the same schedule rules.
 //
-// Events are delivered through a synchronous callback: if it blocks, the
-// engine waits, so no event is ever dropped between the engine and its
-// consumer.
+// The engine never waits for its consumer: events go through a bounded
+// queue to the consumer's function on a goroutine of their own, and an
+// event the consumer was too slow to take is counted (Stats.EventsDropped),
+// so queries, refreshes and expiry stay on time whatever the output does.
 package browse
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -19,19 +20,20 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/bonjourctl/bonjourctl/internal/outbox"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
-// Transport is what the browser needs of the packet layer; *mdns.Conn has it.
-type Transport interface {
-	Recv(ctx context.Context) (mdns.Packet, error)
-	Send(msg []byte, ifIndex int, ipv6 bool) error
+// Link is what the browser needs of the mdns core; *mdns.Core has it.
+type Link interface {
+	Subscribe(name string, size int) *mdns.Sub
+	Send(msg []byte, to mdns.Dest) error
 	Interfaces() []net.Interface
-	IPv4() bool
-	IPv6() bool
+	PayloadLimit() int
 }
 
 // ServicesName is the DNS-SD service type enumeration name (RFC 6763 §9).
@@ -40,6 +42,7 @@ const ServicesName = "_services._dns-sd._udp.local."
 // Config tunes a Browser. The zero value works.
 type Config struct {
 	// QU asks for unicast responses in the first query (RFC 6762 §5.4).
+	// The link must then receive unicast (mdns.Config.Unicast).
 	QU bool
 	// MaxRecords bounds the cache (default 200,000); MaxInstances bounds the
 	// instances tracked (default 50,000). Beyond them the oldest go, counted
@@ -48,6 +51,8 @@ type Config struct {
 	// ResolveWait is how long an instance may stay incomplete (no SRV, TXT
 	// or address yet) before it is reported as it is (default 1 s).
 	ResolveWait time.Duration
+	// Events is the length of the event queue (default 4096).
+	Events int
 	// Rand returns a duration in [0, n) for query jitter (default math/rand).
 	Rand func(n time.Duration) time.Duration
 }
@@ -56,51 +61,74 @@ type Config struct {
 type Stats struct {
 	Packets       int
 	Malformed     int
-	Queries       int
+	IgnoredPort   int // responses from a source port other than 5353 (RFC 6762 §6: ignored)
+	Queries       int // query messages sent (one per question set; each goes out on every interface and family)
 	Records       int
 	Instances     int
 	Evicted       uint64 // records evicted from a full cache
 	InstancesShed uint64 // instances not tracked because the cap was reached
 	SendErrors    int
 	LastSendError error
+	EventsDropped uint64 // events the consumer was too slow to take
+	PacketsLost   uint64 // packets the engine was too slow to take (its queue at the core was full)
 }
 
-// Browser runs DNS-SD browsing over a Transport.
+// Browser runs DNS-SD browsing on a Link.
 type Browser struct {
-	tr  Transport
-	cfg Config
+	link Link
+	cfg  Config
 
+	mu      sync.Mutex // guards the request queue and stats
+	pending []request
+	wake    chan struct{}
+	stopped chan struct{}
+	stats   Stats
+
+	// Engine state, touched only by Run's goroutine.
 	cache     *cache
-	types     map[string]*browsedType // lower-cased browse name (e.g. _p2p._tcp.local.)
-	instances map[string]*instance    // lower-cased instance name
+	types     map[string]*browsedType // NameKey of the browse name
+	instances map[string]*instance    // NameKey of the instance name
 	byHost    map[string]map[string]bool
-	tasks     taskHeap
-	stats     Stats
-	enumerate bool // follow _services._dns-sd._udp to browse every type
-	onType    func(string) error
+	sched     schedule
+	enumerate bool
 	resolve   []string // instance names to query SRV/TXT for
 	lookupA   []string // host names to query A/AAAA for
+	box       *outbox.Box[Event]
+	sub       *mdns.Sub
+	onType    func(string)
+}
+
+type request struct {
+	types   []string
+	all     bool
+	resolve *resolveReq
+	finish  *resolveReq
+	requery string
 }
 
 type browsedType struct {
-	name      string // as given, fqdn
+	name      string // fqdn
 	next      time.Duration
 	enumerate bool
+	due       *task
 }
 
 type instance struct {
 	name      string // presentation form
 	key       string
 	firstSeen time.Time
+	browsed   bool // a PTR of a browsed type points to it
 	announced bool
 	last      Service // without Records, to keep the cache small
 	lastTTL   map[uint16]uint32
 	retries   int
 	cause     Cause // why its last PTR went
+	due       *task
+	watchers  []*resolveReq
 }
 
-// New returns a Browser on tr.
-func New(tr Transport, cfg Config) *Browser {
+// New returns a Browser on link. Call Browse (or BrowseAll) and Run.
+func New(link Link, cfg Config) *Browser {
 	if cfg.MaxRecords <= 0 {
 		cfg.MaxRecords = 200000
 	}
@@ -111,72 +139,106 @@ func New(tr Transport, cfg Config) *Browser {
 		cfg.ResolveWait = time.Second
 	}
 	if cfg.Rand == nil {
-		cfg.Rand = func(n time.Duration) time.Duration { return rand.N(n) }
+		cfg.Rand = func(n time.Duration) time.Duration {
+			if n <= 0 {
+				return 0
+			}
+			return rand.N(n)
+		}
 	}
 	return &Browser{
-		tr: tr, cfg: cfg, cache: newCache(cfg.MaxRecords),
+		link: link, cfg: cfg, cache: newCache(cfg.MaxRecords),
+		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 		types: map[string]*browsedType{}, instances: map[string]*instance{}, byHost: map[string]map[string]bool{},
 	}
 }
 
-// Stats returns the counters so far. Call it after Run returns, or from the
-// event callback (which runs on Run's goroutine).
+// Browse starts browsing for service types ("_p2p._tcp",
+// "_printer._sub._http._tcp", or a full name). It may be called before or
+// while Run runs.
+func (b *Browser) Browse(types ...string) { b.request(request{types: types}) }
+
+// BrowseAll enumerates the service types on the link (RFC 6763 §9) and
+// browses each one found.
+func (b *Browser) BrowseAll() { b.request(request{all: true}) }
+
+// Requery asks at once for an instance's SRV and TXT records again. It
+// fails only when Run is not running.
+func (b *Browser) Requery(name string) error {
+	select {
+	case <-b.stopped:
+		return errors.New("browse: not running")
+	default:
+	}
+	b.request(request{requery: name})
+	return nil
+}
+
+func (b *Browser) request(r request) {
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// OnType sets a function called (on the event goroutine, in order with
+// the events) for every service type found by BrowseAll. Set it before Run.
+func (b *Browser) OnType(fn func(serviceType string)) { b.onType = fn }
+
+// Stats returns the counters so far. It is safe to call at any time.
 func (b *Browser) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	s := b.stats
-	s.Records, s.Instances, s.Evicted = len(b.cache.recs), len(b.instances), b.cache.evicted
+	if b.box != nil {
+		s.EventsDropped = b.box.Dropped()
+	}
+	if b.sub != nil {
+		s.PacketsLost = b.sub.Dropped()
+	}
 	return s
 }
 
-// OnType sets a callback for every service type found by enumeration (with
-// an empty service list given to Run). It runs on Run's goroutine.
-func (b *Browser) OnType(fn func(serviceType string) error) { b.onType = fn }
+func (b *Browser) count(f func(s *Stats)) {
+	b.mu.Lock()
+	f(&b.stats)
+	b.mu.Unlock()
+}
 
-// Run browses for each service (e.g. "_p2p._tcp", "_printer._sub._http._tcp"
-// or a full name) until ctx ends, calling fn for every change. With no
-// services it enumerates the types on the link and browses them all. fn runs
-// on Run's goroutine; if it blocks, Run blocks. Run returns ctx.Err() or
-// fn's first error.
-func (b *Browser) Run(ctx context.Context, services []string, fn func(Event) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	now := time.Now()
-	if len(services) == 0 {
-		b.enumerate = true
-		b.addType(now, ServicesName, true)
-	}
-	for _, s := range services {
-		b.addType(now, fqdnService(s), false)
-	}
-
-	pkts := make(chan mdns.Packet)
-	recvErr := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			p, err := b.tr.Recv(ctx)
-			if err != nil {
-				recvErr <- err
-				return
+// Run runs the engine until ctx ends, calling fn for every change. fn runs
+// on a goroutine of its own, in order; the engine never waits for it (see
+// the package comment). Run returns ctx.Err(), fn's first error, or the
+// core's when it closed.
+func (b *Browser) Run(ctx context.Context, fn func(Event) error) (err error) {
+	b.sub = b.link.Subscribe("browse", 0)
+	onType := b.onType
+	b.box = outbox.Start(b.cfg.Events, func(ev Event) error {
+		if ev.Kind == typeFound {
+			if onType != nil {
+				onType(ev.Service.Type)
 			}
-			select {
-			case pkts <- p:
-			case <-ctx.Done():
-				recvErr <- ctx.Err()
-				return
-			}
+			return nil
+		}
+		return fn(ev)
+	})
+	defer func() {
+		b.sub.Close()
+		b.finishAll()
+		close(b.stopped)
+		if ferr := b.box.Close(); ferr != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			err = ferr
 		}
 	}()
-	defer func() { cancel(); <-done }()
-
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		now = time.Now()
-		if err := b.runDue(now, fn); err != nil {
-			return err
-		}
-		if d, ok := b.tasks.next(); ok {
+		now := time.Now()
+		b.takeRequests(now)
+		b.runDue(now)
+		if d, ok := b.sched.next(); ok {
 			timer.Reset(max(time.Until(d), 0))
 		} else {
 			timer.Reset(time.Hour)
@@ -184,55 +246,87 @@ func (b *Browser) Run(ctx context.Context, services []string, fn func(Event) err
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-recvErr:
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
-		case p := <-pkts:
-			if err := b.handle(time.Now(), &p, fn); err != nil {
+		case <-b.box.Failed():
+			return nil // the deferred Close returns fn's error
+		case p, ok := <-b.sub.C():
+			if !ok {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				_, err := b.sub.Recv(ctx)
 				return err
 			}
+			b.handle(time.Now(), &p)
+		case <-b.wake:
 		case <-timer.C:
 		}
 	}
 }
 
-// fqdnService turns "_p2p._tcp" into "_p2p._tcp.local.".
-func fqdnService(s string) string {
-	s = strings.TrimSuffix(s, ".")
-	if !strings.HasSuffix(strings.ToLower(s), ".local") {
-		s += ".local"
+func (b *Browser) takeRequests(now time.Time) {
+	b.mu.Lock()
+	reqs := b.pending
+	b.pending = nil
+	b.mu.Unlock()
+	dirty := map[string]bool{}
+	for _, r := range reqs {
+		switch {
+		case r.all:
+			b.enumerate = true
+			b.addType(now, ServicesName, true)
+		case r.resolve != nil:
+			b.startResolve(now, r.resolve, dirty)
+		case r.finish != nil:
+			b.finishResolve(r.finish)
+		case r.requery != "":
+			b.send([]mdns.Question{{Name: r.requery, Type: mdns.TypeSRV}, {Name: r.requery, Type: mdns.TypeTXT}}, nil)
+		}
+		for _, t := range r.types {
+			b.addType(now, mdns.ParseName(t), false)
+		}
 	}
-	return s + "."
+	if len(dirty) > 0 {
+		b.settle(now, dirty)
+	}
 }
 
 func (b *Browser) addType(now time.Time, name string, enumerate bool) {
-	k := lower(name)
+	k := mdns.NameKey(name)
 	if _, ok := b.types[k]; ok {
 		return
 	}
-	b.types[k] = &browsedType{name: name, next: time.Second, enumerate: enumerate}
+	bt := &browsedType{name: name, next: time.Second, enumerate: enumerate, due: newTask(taskQuery)}
+	bt.due.name = k
+	b.types[k] = bt
 	// RFC 6762 §5.2: the first query after a random delay in 20-120 ms,
 	// so that hosts started together do not query together. We draw from
 	// the lower part of that window (20-60 ms): still random, and a
 	// person waiting at a terminal gets the answer sooner.
-	b.tasks.push(task{at: now.Add(20*time.Millisecond + b.cfg.Rand(40*time.Millisecond)), kind: taskQuery, name: k})
+	b.sched.set(bt.due, now.Add(20*time.Millisecond+b.cfg.Rand(40*time.Millisecond)))
 }
 
 // handle feeds one packet into the cache and reports what changed.
-func (b *Browser) handle(now time.Time, p *mdns.Packet, fn func(Event) error) error {
-	b.stats.Packets++
+func (b *Browser) handle(now time.Time, p *mdns.Packet) {
 	m, err := mdns.Parse(p.Raw)
-	if err != nil {
-		b.stats.Malformed++
-	}
+	b.count(func(s *Stats) {
+		s.Packets++
+		if err != nil {
+			s.Malformed++
+		}
+	})
 	// RFC 6762 §18: ignore queries, and messages with a nonzero opcode or
 	// rcode. A malformed message still contributes what parsed.
 	if !m.Response() || m.Opcode() != 0 || m.Rcode() != 0 {
-		return nil
+		return
+	}
+	// RFC 6762 §6: a response from a source port other than 5353 is not
+	// an mDNS response; conformant queriers ignore it.
+	if p.Src.Port() != mdns.Port {
+		b.count(func(s *Stats) { s.IgnoredPort++ })
+		return
 	}
 	dirty := map[string]bool{}
+	seen := map[*resolveReq]bool{}
 	for _, sec := range [][]mdns.Record{m.Answers, m.Additional, m.Authority} {
 		for i := range sec {
 			r := &sec[i]
@@ -244,7 +338,7 @@ func (b *Browser) handle(now time.Time, p *mdns.Packet, fn func(Event) error) er
 			default:
 				continue
 			}
-			if r.Type == mdns.TypePTR && b.types[lower(r.Name)] == nil {
+			if r.Type == mdns.TypePTR && b.types[mdns.NameKey(r.Name)] == nil {
 				continue // a PTR for a type we do not browse
 			}
 			rec, flushed, evicted := b.cache.upsert(now, p, r)
@@ -257,13 +351,42 @@ func (b *Browser) handle(now time.Time, p *mdns.Packet, fn func(Event) error) er
 				b.touch(f, dirty, now)
 			}
 			if evicted != nil {
+				b.sched.cancel(evicted.due)
 				b.touch(evicted, dirty, now)
 			}
 			b.touch(rec, dirty, now)
+			b.witness(rec, p, seen)
 		}
 	}
-	return b.settle(now, dirty, fn)
+	b.settle(now, dirty)
 }
+
+// witness keeps the packet for the Resolve calls its record answers, once
+// per call.
+func (b *Browser) witness(r *Record, p *mdns.Packet, seen map[*resolveReq]bool) {
+	keep := func(in *instance) {
+		for _, w := range in.watchers {
+			if !seen[w] && len(w.packets) < maxWitness {
+				seen[w] = true
+				w.packets = append(w.packets, *p)
+			}
+		}
+	}
+	switch r.Type {
+	case mdns.TypeSRV, mdns.TypeTXT:
+		if in := b.instances[r.key.name]; in != nil {
+			keep(in)
+		}
+	case mdns.TypeA, mdns.TypeAAAA:
+		for k := range b.byHost[r.key.name] {
+			if in := b.instances[k]; in != nil {
+				keep(in)
+			}
+		}
+	}
+}
+
+const maxWitness = 32
 
 // touch marks the instances a record belongs to.
 func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time) {
@@ -273,32 +396,34 @@ func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time) {
 		if bt == nil {
 			return
 		}
+		target, _ := r.Target()
 		if bt.enumerate {
 			if r.cause == "" {
-				t := strings.TrimSuffix(r.Target, ".")
-				if _, ok := b.types[lower(r.Target)]; !ok {
-					b.addType(now, r.Target, false)
-					if b.onType != nil {
-						_ = b.onType(strings.TrimSuffix(t, ".local"))
-					}
+				if _, ok := b.types[mdns.NameKey(target)]; !ok {
+					b.addType(now, target, false)
+					b.box.Put(Event{Kind: typeFound, At: now, Service: Service{Type: mdns.ServiceType(target)}})
 				}
 			}
 			return
 		}
-		k := lower(r.Target)
+		k := mdns.NameKey(target)
 		in, ok := b.instances[k]
 		if !ok && r.cause == "" {
-			if len(b.instances) >= b.cfg.MaxInstances {
-				b.stats.InstancesShed++
+			if in = b.newInstance(now, target); in == nil {
 				return
 			}
-			in = &instance{name: r.Target, key: k, firstSeen: now}
-			b.instances[k] = in
-			b.tasks.push(task{at: now.Add(b.cfg.ResolveWait / 2), kind: taskResolveRetry, name: k})
-			b.tasks.push(task{at: now.Add(b.cfg.ResolveWait), kind: taskResolveDeadline, name: k})
 		}
-		if in != nil && r.cause != "" {
-			in.cause = r.cause
+		if in != nil {
+			if !in.browsed && !in.announced {
+				// Found by its PTR (perhaps after a Resolve began
+				// tracking it): it has ResolveWait from now to resolve.
+				in.browsed, in.firstSeen = true, now
+				b.sched.set(in.due, now.Add(b.cfg.ResolveWait/2))
+			}
+			in.browsed = true
+			if r.cause != "" {
+				in.cause = r.cause
+			}
 		}
 		dirty[k] = true
 	case mdns.TypeSRV, mdns.TypeTXT:
@@ -312,9 +437,21 @@ func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time) {
 	}
 }
 
+func (b *Browser) newInstance(now time.Time, name string) *instance {
+	k := mdns.NameKey(name)
+	if len(b.instances) >= b.cfg.MaxInstances {
+		b.count(func(s *Stats) { s.InstancesShed++ })
+		return nil
+	}
+	in := &instance{name: name, key: k, firstSeen: now, due: newTask(taskResolve)}
+	in.due.name = k
+	b.instances[k] = in
+	return in
+}
+
 // settle recomputes the dirty instances and emits events; it also queues
 // resolution queries for what is missing.
-func (b *Browser) settle(now time.Time, dirty map[string]bool, fn func(Event) error) error {
+func (b *Browser) settle(now time.Time, dirty map[string]bool) {
 	keys := make([]string, 0, len(dirty))
 	for k := range dirty {
 		keys = append(keys, k)
@@ -325,26 +462,35 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool, fn func(Event) er
 		if in == nil {
 			continue
 		}
-		s, alive, cause := b.snapshot(now, in)
-		if h := lower(s.Host); h != "" {
+		s, alive, cause := b.snapshot(in)
+		if h := mdns.NameKey(s.Host); h != "" {
 			if b.byHost[h] == nil {
 				b.byHost[h] = map[string]bool{}
 			}
 			b.byHost[h][k] = true
 		}
-		if !alive {
-			delete(b.instances, k)
-			if h := lower(in.last.Host); h != "" {
-				delete(b.byHost[h], k)
+		if old := mdns.NameKey(in.last.Host); old != "" && old != mdns.NameKey(s.Host) {
+			delete(b.byHost[old], k)
+			if len(b.byHost[old]) == 0 {
+				delete(b.byHost, old)
 			}
+		}
+		complete := s.Host != "" && s.TXTState != TXTMissing && len(s.Addrs) > 0
+		b.answerWatchers(in, &s, complete)
+		if !alive && len(in.watchers) == 0 {
+			b.dropInstance(in)
 			if in.announced {
-				if err := fn(Event{Kind: Removed, At: now, Service: in.last, Cause: cause}); err != nil {
-					return err
-				}
+				b.box.Put(Event{Kind: Removed, At: now, Service: in.last, Cause: cause})
 			}
 			continue
 		}
-		complete := s.Host != "" && s.TXTState != TXTMissing && len(s.Addrs) > 0
+		if !in.browsed {
+			if !complete {
+				b.wantResolve(in, &s)
+			}
+			in.keep(s)
+			continue
+		}
 		if !in.announced {
 			if !complete && now.Sub(in.firstSeen) < b.cfg.ResolveWait {
 				b.wantResolve(in, &s)
@@ -353,21 +499,30 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool, fn func(Event) er
 			}
 			in.announced = true
 			in.keep(s)
-			if err := fn(Event{Kind: Added, At: now, Service: s}); err != nil {
-				return err
-			}
+			b.box.Put(Event{Kind: Added, At: now, Service: s})
 			continue
 		}
 		ch := diff(&in.last, &s, in.lastTTL)
 		in.keep(s)
 		if len(ch) > 0 {
-			if err := fn(Event{Kind: Updated, At: now, Service: s, Changes: ch}); err != nil {
-				return err
-			}
+			b.box.Put(Event{Kind: Updated, At: now, Service: s, Changes: ch})
 		}
 	}
-	b.flushQueries(now)
-	return nil
+	b.flushQueries()
+	b.count(func(st *Stats) {
+		st.Records, st.Instances, st.Evicted = len(b.cache.recs), len(b.instances), b.cache.evicted
+	})
+}
+
+func (b *Browser) dropInstance(in *instance) {
+	delete(b.instances, in.key)
+	b.sched.cancel(in.due)
+	if h := mdns.NameKey(in.last.Host); h != "" {
+		delete(b.byHost[h], in.key)
+		if len(b.byHost[h]) == 0 {
+			delete(b.byHost, h)
+		}
+	}
 }
 
 // keep remembers s as the instance's last snapshot, without its records.
@@ -379,7 +534,7 @@ func (in *instance) keep(s Service) {
 
 func (b *Browser) wantResolve(in *instance, s *Service) {
 	if in.retries > 0 {
-		return // already asked; a retry task is scheduled
+		return // already asked; a retry is scheduled
 	}
 	in.retries++
 	// Answers usually arrive as additional records with the PTR; ask
@@ -393,10 +548,10 @@ func (b *Browser) wantResolve(in *instance, s *Service) {
 }
 
 // snapshot builds the Service for an instance from the cache. alive is
-// false once no PTR points to it; cause says why.
-func (b *Browser) snapshot(now time.Time, in *instance) (s Service, alive bool, cause Cause) {
+// false once no PTR of a browsed type points to it; cause says why.
+func (b *Browser) snapshot(in *instance) (s Service, alive bool, cause Cause) {
 	s.Name = in.name
-	s.Instance, s.Type, s.Domain, _ = splitInstance(in.name)
+	s.Instance, s.Type, s.Domain, _ = mdns.SplitInstance(in.name)
 	for _, r := range b.cache.pointingTo(in.name) {
 		if bt := b.types[r.key.name]; bt != nil && !bt.enumerate {
 			// A record with a goodbye pending still counts until it is
@@ -412,18 +567,19 @@ func (b *Browser) snapshot(now time.Time, in *instance) (s Service, alive bool, 
 	srv := latest(b.cache.lookup(in.name, mdns.TypeSRV))
 	txtRec := latest(b.cache.lookup(in.name, mdns.TypeTXT))
 	if srv != nil {
-		s.Host, s.Port, s.Priority, s.Weight = srv.Target, srv.Port, srv.Priority, srv.Weight
+		_, _, port, target, _ := srv.SRV()
+		s.Host, s.Port = target, port
+		s.Priority, s.Weight, _, _, _ = srv.SRV()
 		s.Records = append(s.Records, *srv)
 		for _, typ := range []uint16{mdns.TypeA, mdns.TypeAAAA} {
-			rs := b.cache.lookup(srv.Target, typ)
-			for _, r := range rs {
-				if !slices.Contains(s.Addrs, r.Addr) {
-					s.Addrs = append(s.Addrs, r.Addr)
+			for _, r := range b.cache.lookup(target, typ) {
+				if a, ok := r.Addr(); ok && !slices.Contains(s.Addrs, a) {
+					s.Addrs = append(s.Addrs, a)
 					s.Records = append(s.Records, *r)
 				}
 			}
 		}
-		slices.SortFunc(s.Addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+		slices.SortFunc(s.Addrs, func(a, c netip.Addr) int { return a.Compare(c) })
 	}
 	s.TXTState = txtState(nil, false)
 	if txtRec != nil {
@@ -455,7 +611,7 @@ func latest(rs []*Record) *Record {
 }
 
 // flushQueries sends the resolution queries collected while settling.
-func (b *Browser) flushQueries(now time.Time) {
+func (b *Browser) flushQueries() {
 	if len(b.resolve) == 0 && len(b.lookupA) == 0 {
 		return
 	}
@@ -467,65 +623,66 @@ func (b *Browser) flushQueries(now time.Time) {
 		qs = append(qs, mdns.Question{Name: h, Type: mdns.TypeA}, mdns.Question{Name: h, Type: mdns.TypeAAAA})
 	}
 	b.resolve, b.lookupA = b.resolve[:0], b.lookupA[:0]
+	b.sendMany(qs)
+}
+
+// sendMany sends questions in as many queries as they need.
+func (b *Browser) sendMany(qs []mdns.Question) int {
+	slices.SortFunc(qs, func(a, c mdns.Question) int {
+		if n := strings.Compare(mdns.NameKey(a.Name), mdns.NameKey(c.Name)); n != 0 {
+			return n
+		}
+		return int(a.Type) - int(c.Type)
+	})
+	qs = slices.CompactFunc(qs, func(a, c mdns.Question) bool { return a.Type == c.Type && mdns.EqualNames(a.Name, c.Name) })
+	failed := 0
 	for len(qs) > 0 {
 		n := min(len(qs), 40) // stay well inside one packet
-		b.send(qs[:n], nil)
+		if b.send(qs[:n], nil) != nil {
+			failed++
+		}
 		qs = qs[n:]
 	}
+	return failed
 }
 
-// send multicasts a query on every interface and family.
-func (b *Browser) send(qs []mdns.Question, known []mdns.KnownAnswer) {
-	msg, err := mdns.BuildQuery(qs, known)
-	if err != nil {
-		b.stats.SendErrors++
-		b.stats.LastSendError = err
-		return
-	}
-	b.stats.Queries++
-	for _, ifi := range b.tr.Interfaces() {
-		for _, v6 := range []bool{false, true} {
-			if (v6 && !b.tr.IPv6()) || (!v6 && !b.tr.IPv4()) {
-				continue
-			}
-			if err := b.tr.Send(msg, ifi.Index, v6); err != nil && !errors.Is(err, net.ErrClosed) {
-				b.stats.SendErrors++
-				b.stats.LastSendError = err
-			}
+// send multicasts one query (continued in further packets when its known
+// answers need them, RFC 6762 §7.2) on every interface and family.
+func (b *Browser) send(qs []mdns.Question, known []mdns.KnownAnswer) error {
+	err := SendQuery(b.link, Question{Questions: qs, Known: known})
+	b.count(func(s *Stats) {
+		s.Queries++
+		if err != nil {
+			s.SendErrors++
+			s.LastSendError = err
 		}
-	}
+	})
+	return err
 }
 
-// schedule queues expiry and the refresh queries of RFC 6762 §5.2 (at 80,
-// 85, 90 and 95% of the TTL, plus up to 2% jitter) for a record.
+// schedule moves a record's one task to its next refresh query (RFC 6762
+// §5.2: at 80, 85, 90 and 95% of the TTL, plus up to 2% jitter) or, after
+// the last, to its expiry.
 func (b *Browser) schedule(r *Record) {
-	b.tasks.push(task{at: r.expires, kind: taskExpire, rec: r, gen: r.gen})
-	if r.cause != "" {
-		return
+	at := r.expires
+	if r.cause == "" && r.step < len(refreshPoints) {
+		ttl := scheduleTTL(r.TTL)
+		at = r.LastSeen.Add(ttl/100*refreshPoints[r.step] + b.cfg.Rand(ttl/50+1))
 	}
-	b.scheduleRefresh(r, 0)
+	b.sched.set(r.due, at)
 }
 
-// refreshPoints are the fractions of a TTL at which a record in use is
-// queried again (RFC 6762 §5.2). Only the next one is queued at a time.
+// refreshPoints are the percentages of a TTL at which a record in use is
+// queried again (RFC 6762 §5.2).
 var refreshPoints = [...]time.Duration{80, 85, 90, 95}
 
-func (b *Browser) scheduleRefresh(r *Record, step int) {
-	if step >= len(refreshPoints) {
-		return
-	}
-	ttl := time.Duration(r.TTL) * time.Second
-	at := r.LastSeen.Add(ttl*refreshPoints[step]/100 + b.cfg.Rand(ttl/50+1))
-	b.tasks.push(task{at: at, kind: taskRefresh, rec: r, gen: r.gen, step: step})
-}
-
 // runDue runs every task whose time has come.
-func (b *Browser) runDue(now time.Time, fn func(Event) error) error {
+func (b *Browser) runDue(now time.Time) {
 	dirty := map[string]bool{}
 	var refresh []mdns.Question
 	for {
-		t, ok := b.tasks.popDue(now)
-		if !ok {
+		t := b.sched.popDue(now)
+		if t == nil {
 			break
 		}
 		switch t.kind {
@@ -535,47 +692,46 @@ func (b *Browser) runDue(now time.Time, fn func(Event) error) error {
 				continue
 			}
 			b.send([]mdns.Question{{Name: bt.name, Type: mdns.TypePTR, QU: b.cfg.QU && bt.next == time.Second}}, b.knownAnswers(now, bt))
-			b.tasks.push(task{at: now.Add(bt.next), kind: taskQuery, name: t.name})
+			b.sched.set(bt.due, now.Add(bt.next))
 			bt.next = min(bt.next*2, time.Hour)
-		case taskExpire:
-			if b.cache.recs[t.rec.key] != t.rec || t.rec.gen != t.gen {
-				continue // refreshed since, or already gone
-			}
-			if t.rec.cause == "" {
-				t.rec.cause = CauseExpired
-			}
-			b.cache.remove(t.rec)
-			b.touch(t.rec, dirty, now)
-		case taskRefresh:
-			if b.cache.recs[t.rec.key] != t.rec || t.rec.gen != t.gen || !b.inUse(t.rec) {
+		case taskRecord:
+			r := t.rec
+			if !b.cache.held(r) {
 				continue
 			}
-			refresh = append(refresh, mdns.Question{Name: t.rec.Name, Type: t.rec.Type})
-			b.scheduleRefresh(t.rec, t.step+1)
-		case taskResolveRetry:
-			if in := b.instances[t.name]; in != nil && !in.announced {
-				in.retries = 0 // ask once more for what is missing
-				dirty[t.name] = true
+			if !now.Before(r.expires) {
+				if r.cause == "" {
+					r.cause = CauseExpired
+				}
+				b.cache.remove(r)
+				b.touch(r, dirty, now)
+				continue
 			}
-		case taskResolveDeadline:
+			if r.cause == "" && b.inUse(r) {
+				refresh = append(refresh, mdns.Question{Name: r.Name, Type: r.Type})
+			}
+			r.step++
+			b.schedule(r)
+		case taskResolve:
+			in := b.instances[t.name]
+			if in == nil {
+				continue
+			}
+			if !in.announced && now.Sub(in.firstSeen) < b.cfg.ResolveWait {
+				in.retries = 0 // ask once more for what is missing
+				b.sched.set(in.due, in.firstSeen.Add(b.cfg.ResolveWait))
+			}
 			dirty[t.name] = true
+		case taskResolveRequest:
+			b.retransmit(now, t.req, dirty)
 		}
 	}
 	if len(refresh) > 0 {
-		slices.SortFunc(refresh, func(a, c mdns.Question) int {
-			return strings.Compare(a.Name+string(rune(a.Type)), c.Name+string(rune(c.Type)))
-		})
-		refresh = slices.CompactFunc(refresh, func(a, c mdns.Question) bool { return a.Name == c.Name && a.Type == c.Type })
-		for len(refresh) > 0 {
-			n := min(len(refresh), 40)
-			b.send(refresh[:n], nil)
-			refresh = refresh[n:]
-		}
+		b.sendMany(refresh)
 	}
-	if len(dirty) == 0 {
-		return nil
+	if len(dirty) > 0 {
+		b.settle(now, dirty)
 	}
-	return b.settle(now, dirty, fn)
 }
 
 // inUse: the record belongs to a browsed type or a tracked instance.
@@ -591,68 +747,27 @@ func (b *Browser) inUse(r *Record) bool {
 }
 
 // knownAnswers lists the PTRs held for a type with more than half their TTL
-// left (RFC 6762 §7.1), one per target.
+// left (RFC 6762 §7.1), one per target. They go in as many packets as they
+// need (§7.2), up to a bound.
 func (b *Browser) knownAnswers(now time.Time, bt *browsedType) []mdns.KnownAnswer {
 	var out []mdns.KnownAnswer
 	seen := map[string]bool{}
 	for _, r := range b.cache.lookup(bt.name, mdns.TypePTR) {
 		rem := r.Remaining(now)
-		if r.cause != "" || rem*2 <= r.TTL || seen[lower(r.Target)] {
+		target, _ := r.Target()
+		tk := mdns.NameKey(target)
+		if r.cause != "" || uint64(rem)*2 <= uint64(min(r.TTL, maxScheduleTTL)) || seen[tk] {
 			continue
 		}
-		seen[lower(r.Target)] = true
-		out = append(out, mdns.KnownAnswer{Name: bt.name, Target: r.Target, TTL: rem})
-		if len(out) >= 200 {
-			break // the rest go unlisted rather than overflow the packet
+		seen[tk] = true
+		out = append(out, mdns.KnownAnswer{Name: bt.name, Target: target, TTL: rem})
+		if len(out) >= maxKnownAnswers {
+			break // the rest go unlisted rather than flood the link
 		}
 	}
 	return out
 }
 
-type taskKind int
-
-const (
-	taskQuery taskKind = iota
-	taskExpire
-	taskRefresh
-	taskResolveRetry
-	taskResolveDeadline
-)
-
-type task struct {
-	at   time.Time
-	kind taskKind
-	name string
-	rec  *Record
-	gen  int
-	step int // refresh: index into refreshPoints
-}
-
-type taskHeap []task
-
-func (h taskHeap) Len() int           { return len(h) }
-func (h taskHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h taskHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *taskHeap) Push(x any)        { *h = append(*h, x.(task)) }
-func (h *taskHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return t
-}
-
-func (h *taskHeap) push(t task) { heap.Push(h, t) }
-
-func (h *taskHeap) next() (time.Time, bool) {
-	if len(*h) == 0 {
-		return time.Time{}, false
-	}
-	return (*h)[0].at, true
-}
-
-func (h *taskHeap) popDue(now time.Time) (task, bool) {
-	if len(*h) == 0 || (*h)[0].at.After(now) {
-		return task{}, false
-	}
-	return heap.Pop(h).(task), true
-}
+// maxKnownAnswers bounds one query's known-answer list (about eight
+// packets of continuation).
+const maxKnownAnswers = 400

@@ -80,7 +80,13 @@ func run(t *testing.T, types []string, body func(ctx context.Context, f *mdnstes
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
 		start := time.Now()
-		go func() { done <- b.Run(ctx, types, rec.fn) }()
+		if types == nil {
+			b.BrowseAll()
+		} else {
+			b.Browse(types...)
+		}
+		go func() { done <- b.Run(ctx, rec.fn) }()
+		synctest.Wait() // subscribed, waiting for packets
 		body(ctx, f, rec, start)
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
@@ -139,7 +145,7 @@ func TestQuerySchedule(t *testing.T) {
 func TestAddUpdateGoodbye(t *testing.T) {
 	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
-		f.In <- announce([]byte("\x09key=value"), 4500)
+		f.Push(announce([]byte("\x09key=value"), 4500))
 		synctest.Wait()
 		ev := rec.all()
 		if len(ev) != 1 || ev[0].Kind != browse.Added {
@@ -164,7 +170,7 @@ func TestAddUpdateGoodbye(t *testing.T) {
 		}
 
 		// A new TXT with the cache-flush bit more than 1 s later: updated.
-		f.In <- response([]dns.RR{txtRR(inst, 4500, true, []byte("\x0akey=value2"))})
+		f.Push(response([]dns.RR{txtRR(inst, 4500, true, []byte("\x0akey=value2"))}))
 		synctest.Wait()
 		ev = rec.all()
 		if len(ev) != 2 || ev[1].Kind != browse.Updated || len(ev[1].Changes) != 1 || ev[1].Changes[0].Field != "txt" ||
@@ -172,7 +178,7 @@ func TestAddUpdateGoodbye(t *testing.T) {
 			t.Fatalf("events = %+v, want an update of the TXT", ev)
 		}
 		// Goodbye: removed one second later, not before.
-		f.In <- response([]dns.RR{rr("_p2p._tcp.local. 0 IN PTR " + inst)})
+		f.Push(response([]dns.RR{rr("_p2p._tcp.local. 0 IN PTR " + inst)}))
 		synctest.Wait()
 		gb := time.Now()
 		if n := len(rec.all()); n != 2 {
@@ -193,7 +199,7 @@ func TestAddUpdateGoodbye(t *testing.T) {
 func TestExpiryAndRefresh(t *testing.T) {
 	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
-		f.In <- announce([]byte{0}, 10)
+		f.Push(announce([]byte{0}, 10))
 		synctest.Wait()
 		arrived := time.Now()
 		if ev := rec.all(); len(ev) != 1 || ev[0].Service.TXTState != browse.TXTEmpty {
@@ -238,11 +244,11 @@ func TestResolveMissingTXT(t *testing.T) {
 	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
 		time.Sleep(200 * time.Millisecond)
 		before := len(f.Sent())
-		f.In <- response(
+		f.Push(response(
 			[]dns.RR{rr("_p2p._tcp.local. 4500 IN PTR " + inst)},
 			flush(rr(inst+" 120 IN SRV 0 0 4001 host1.local.")),
 			flush(rr("host1.local. 120 IN A 10.88.0.2")),
-		)
+		))
 		synctest.Wait()
 		if len(rec.all()) != 0 {
 			t.Fatal("announced before the TXT had a chance to arrive")
@@ -258,7 +264,7 @@ func TestResolveMissingTXT(t *testing.T) {
 			t.Fatalf("events = %+v, want added with no TXT seen", ev)
 		}
 		// A zero-length TXT later is reported as such, not as missing.
-		f.In <- response([]dns.RR{txtRR(inst, 4500, true, nil)})
+		f.Push(response([]dns.RR{txtRR(inst, 4500, true, nil)}))
 		synctest.Wait()
 		ev = rec.all()
 		if len(ev) != 2 || ev[1].Service.TXTState != browse.TXTZeroLength {
@@ -273,7 +279,7 @@ func TestFlushedAddressAndEnumeration(t *testing.T) {
 		if qs := f.Sent(); len(qs) == 0 || !hasQuestion(qs[0].Msg, browse.ServicesName, dns.TypePTR) {
 			t.Fatal("no service type enumeration query")
 		}
-		f.In <- response([]dns.RR{rr(browse.ServicesName + " 4500 IN PTR _p2p._tcp.local.")})
+		f.Push(response([]dns.RR{rr(browse.ServicesName + " 4500 IN PTR _p2p._tcp.local.")}))
 		synctest.Wait()
 		time.Sleep(200 * time.Millisecond)
 		synctest.Wait()
@@ -286,11 +292,11 @@ func TestFlushedAddressAndEnumeration(t *testing.T) {
 		if !found {
 			t.Fatal("enumerated type not browsed")
 		}
-		f.In <- announce([]byte("\x03a=1"), 4500)
+		f.Push(announce([]byte("\x03a=1"), 4500))
 		synctest.Wait()
 		time.Sleep(2 * time.Second)
 		// The host moves: a cache-flush A record replaces the old address.
-		f.In <- response([]dns.RR{flush(rr("host1.local. 120 IN A 10.88.0.9"))})
+		f.Push(response([]dns.RR{flush(rr("host1.local. 120 IN A 10.88.0.9"))}))
 		synctest.Wait()
 		time.Sleep(1100 * time.Millisecond)
 		synctest.Wait()

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bonjourctl/bonjourctl/mdns"
@@ -21,31 +20,36 @@ const (
 	CauseEvicted Cause = "evicted" // the cache was full
 )
 
-// Record is one cached resource record and where it came from.
+// Record is one cached resource record, as it was on the wire (its data
+// owned by the cache and never written again), and where it came from.
 type Record struct {
-	Name       string // presentation form, as received
-	Type       uint16
-	Class      uint16
-	CacheFlush bool
-	TTL        uint32 // as received in the latest packet
-	Src        netip.AddrPort
-	IfIndex    int
-	IfName     string
-	Family     int
-	FirstSeen  time.Time
-	LastSeen   time.Time // arrival of the latest packet carrying it
-	Packets    int       // packets that carried it
-	Data       []byte    // RDATA exactly as received (TXT: the wire bytes)
+	mdns.Record
+	Src       netip.AddrPort
+	IfIndex   int
+	IfName    string
+	Family    int
+	HopLimit  int  // IP TTL or hop limit of the latest packet; -1 when unknown
+	Observed  bool // the latest packet was seen on the link, not received (mdns.Packet.Observed)
+	FirstSeen time.Time
+	LastSeen  time.Time // arrival of the latest packet carrying it
+	Packets   int       // packets that carried it
 
-	// Decoded RDATA.
-	Target                 string // PTR and SRV
-	Priority, Weight, Port uint16 // SRV
-	Addr                   netip.Addr
-
+	zone    string // for a link-local AAAA: the interface it was heard on
 	expires time.Time
 	cause   Cause // set when removal is scheduled (goodbye, flush)
-	gen     int   // bumped on every refresh; stale scheduler tasks compare it
 	key     cacheKey
+	due     *task // its next refresh or its expiry
+	step    int   // refresh points already queried
+}
+
+// Addr returns the address of an A or AAAA record, an IPv6 link-local one
+// with the interface it was heard on as its zone.
+func (r *Record) Addr() (netip.Addr, bool) {
+	a, ok := r.Record.Addr()
+	if ok && r.zone != "" {
+		a = a.WithZone(r.zone)
+	}
+	return a, ok
 }
 
 // Remaining returns the TTL left at now, in whole seconds.
@@ -57,12 +61,21 @@ func (r *Record) Remaining(now time.Time) uint32 {
 	return uint32((d + time.Second - 1) / time.Second)
 }
 
+// maxScheduleTTL bounds the TTLs used for scheduling: RFC 2181 §8 makes
+// values with the top bit set meaningless, and time arithmetic on them
+// would overflow. The received TTL is kept and shown as it was.
+const maxScheduleTTL = 1<<31 - 1
+
+func scheduleTTL(ttl uint32) time.Duration {
+	return time.Duration(min(ttl, maxScheduleTTL)) * time.Second
+}
+
 type cacheKey struct {
 	ifIndex int
-	name    string // lower case
+	name    string // NameKey
 	rrtype  uint16
 	class   uint16
-	rdata   string // canonical: names lower-cased and uncompressed
+	rdata   string // canonical: names folded and uncompressed
 }
 
 type nameType struct {
@@ -75,7 +88,7 @@ type nameType struct {
 type cache struct {
 	recs    map[cacheKey]*Record
 	byName  map[nameType][]*Record
-	ptrTo   map[string][]*Record // PTR records by lower-cased target
+	ptrTo   map[string][]*Record // PTR records by their target's NameKey
 	max     int
 	evicted uint64
 }
@@ -84,29 +97,29 @@ func newCache(max int) *cache {
 	return &cache{recs: map[cacheKey]*Record{}, byName: map[nameType][]*Record{}, ptrTo: map[string][]*Record{}, max: max}
 }
 
-func lower(s string) string { return strings.ToLower(s) }
-
 func canonicalRData(r *mdns.Record) string {
 	if p, w, port, t, ok := r.SRV(); ok {
-		return strconv.Itoa(int(p)) + " " + strconv.Itoa(int(w)) + " " + strconv.Itoa(int(port)) + " " + lower(t)
+		return strconv.Itoa(int(p)) + " " + strconv.Itoa(int(w)) + " " + strconv.Itoa(int(port)) + " " + mdns.NameKey(t)
 	}
 	if t, ok := r.Target(); ok {
-		return lower(t)
+		return mdns.NameKey(t)
 	}
 	return string(r.Data)
 }
 
-// upsert adds or refreshes a record. It returns the cached record (nil for a
-// goodbye of a record not held) and the records it displaced: flushed ones
-// are scheduled to go in 1 s and returned so the caller can reschedule them.
+// upsert adds or refreshes a record. It returns the cached record (nil for
+// a goodbye of a record not held), the records a cache-flush displaced
+// (scheduled to go in 1 s) and the record evicted to make room, if any.
 func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Record, flushed []*Record, evicted *Record) {
-	k := cacheKey{ifIndex: p.IfIndex, name: lower(r.Name), rrtype: r.Type, class: r.Class, rdata: canonicalRData(r)}
+	k := cacheKey{ifIndex: p.IfIndex, name: mdns.NameKey(r.Name), rrtype: r.Type, class: r.Class, rdata: canonicalRData(r)}
 	rec = c.recs[k]
 	if r.TTL == 0 {
 		// RFC 6762 §10.1: a goodbye; remove one second later.
 		if rec != nil && rec.cause == "" {
 			rec.expires, rec.cause = now.Add(time.Second), CauseGoodbye
-			rec.gen++
+			rec.TTL = 0
+			rec.LastSeen = now
+			rec.Packets++
 		}
 		return rec, nil, nil
 	}
@@ -114,7 +127,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 		if c.max > 0 && len(c.recs) >= c.max {
 			evicted = c.evictOne()
 		}
-		rec = &Record{key: k, FirstSeen: now, Name: r.Name, Type: r.Type, Class: r.Class}
+		rec = &Record{key: k, FirstSeen: now, due: newTask(taskRecord)}
+		rec.due.rec = rec
 		c.recs[k] = rec
 		nt := nameType{k.name, k.rrtype}
 		c.byName[nt] = append(c.byName[nt], rec)
@@ -122,29 +136,23 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 			c.ptrTo[k.rdata] = append(c.ptrTo[k.rdata], rec)
 		}
 	}
-	rec.CacheFlush, rec.TTL = r.CacheFlush, r.TTL
-	rec.Src, rec.IfIndex, rec.IfName, rec.Family = p.Src, p.IfIndex, p.IfName, p.Family()
-	rec.LastSeen = now
-	rec.Packets++
-	if !bytes.Equal(rec.Data, r.Data) || rec.Data == nil {
+	data := rec.Data
+	if !bytes.Equal(data, r.Data) || data == nil {
 		// A new slice, never written again: events and snapshots share
 		// it safely with whoever consumes them.
-		rec.Data = append(make([]byte, 0, len(r.Data)), r.Data...)
+		data = append(make([]byte, 0, len(r.Data)), r.Data...)
 	}
-	rec.expires, rec.cause = now.Add(time.Duration(r.TTL)*time.Second), ""
-	rec.gen++
-	if t, ok := r.Target(); ok {
-		rec.Target = t
+	rec.Record = *r
+	rec.Record.Data = data
+	rec.Src, rec.IfIndex, rec.IfName, rec.Family = p.Src, p.IfIndex, p.IfName, p.Family()
+	rec.HopLimit, rec.Observed = p.HopLimit, p.Observed
+	rec.zone = ""
+	if a, ok := r.Addr(); ok && a.Is6() && a.IsLinkLocalUnicast() {
+		rec.zone = p.IfName
 	}
-	if pr, w, port, _, ok := r.SRV(); ok {
-		rec.Priority, rec.Weight, rec.Port = pr, w, port
-	}
-	if a, ok := r.Addr(); ok {
-		if a.Is6() && a.IsLinkLocalUnicast() && p.IfName != "" {
-			a = a.WithZone(p.IfName)
-		}
-		rec.Addr = a
-	}
+	rec.LastSeen = now
+	rec.Packets++
+	rec.expires, rec.cause, rec.step = now.Add(scheduleTTL(r.TTL)), "", 0
 	if r.CacheFlush {
 		// RFC 6762 §10.2: other members of this RRset on this interface
 		// received more than one second ago go in one second.
@@ -154,7 +162,6 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 			}
 			if now.Sub(other.LastSeen) > time.Second {
 				other.expires, other.cause = now.Add(time.Second), CauseFlushed
-				other.gen++
 				flushed = append(flushed, other)
 			}
 		}
@@ -194,6 +201,8 @@ func (c *cache) remove(r *Record) {
 	}
 }
 
+func (c *cache) held(r *Record) bool { return c.recs[r.key] == r }
+
 func without(rs []*Record, r *Record) []*Record {
 	if i := slices.Index(rs, r); i >= 0 {
 		rs[i] = rs[len(rs)-1]
@@ -204,9 +213,9 @@ func without(rs []*Record, r *Record) []*Record {
 }
 
 // pointingTo returns the PTR records whose target is name.
-func (c *cache) pointingTo(name string) []*Record { return c.ptrTo[lower(name)] }
+func (c *cache) pointingTo(name string) []*Record { return c.ptrTo[mdns.NameKey(name)] }
 
 // lookup returns the live records for a name and type, on every interface.
 func (c *cache) lookup(name string, rrtype uint16) []*Record {
-	return c.byName[nameType{lower(name), rrtype}]
+	return c.byName[nameType{mdns.NameKey(name), rrtype}]
 }

@@ -35,7 +35,8 @@ func BenchmarkInstances(b *testing.B) {
 		all := make(chan struct{})
 		done := make(chan error)
 		go func() {
-			done <- br.Run(ctx, []string{"_p2p._tcp"}, func(e browse.Event) error {
+			br.Browse("_p2p._tcp")
+			done <- br.Run(ctx, func(e browse.Event) error {
 				if e.Kind == browse.Added {
 					added++
 					if added == n {
@@ -46,7 +47,7 @@ func BenchmarkInstances(b *testing.B) {
 			})
 		}()
 		for _, p := range pkts {
-			f.In <- response(p[:1], p[1:]...)
+			f.Push(response(p[:1], p[1:]...))
 		}
 		<-all
 		runtime.GC()

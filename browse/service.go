@@ -47,6 +47,8 @@ const (
 	Added   Kind = "added"
 	Updated Kind = "updated"
 	Removed Kind = "removed"
+
+	typeFound Kind = "type" // internal: BrowseAll found a service type
 )
 
 // Change is one field of an instance that changed.
@@ -63,16 +65,6 @@ type Event struct {
 	Service Service
 	Changes []Change // Updated only
 	Cause   Cause    // Removed only; the Service is then the last snapshot, without Records
-}
-
-// splitInstance splits "Inst\ Name._p2p._tcp.local." into its unescaped
-// instance label, type and domain.
-func splitInstance(name string) (inst, typ, domain string, ok bool) {
-	labels := mdns.SplitName(name)
-	if len(labels) < 4 {
-		return "", "", "", false
-	}
-	return mdns.UnescapeLabel(labels[0]), labels[1] + "." + labels[2], strings.Join(labels[3:], ".") + ".", true
 }
 
 func txtState(raw []byte, seen bool) TXTState {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -384,91 +383,6 @@ func (r *Record) RR() dns.RR {
 	return r.rr
 }
 
-// RDataText renders a record's data for people: TXT as its quoted strings
-// with every non-printable byte escaped, other types in presentation form,
-// and undecodable data as hex.
-func (r *Record) RDataText() string { return string(r.AppendRDataText(nil)) }
-
-// AppendRDataText appends RDataText's rendering to b.
-func (r *Record) AppendRDataText(b []byte) []byte {
-	if r.Type == dns.TypeTXT {
-		return AppendTXTText(b, r.Data)
-	}
-	switch {
-	case len(r.Data) == 0:
-		return append(b, "(empty rdata)"...)
-	case r.DataErr != nil:
-		return fmt.Appendf(b, "\\# %d %x", len(r.Data), r.Data)
-	}
-	switch r.Type {
-	case dns.TypePTR:
-		return AppendEscaped(b, r.target)
-	case dns.TypeA, dns.TypeAAAA:
-		return r.addr.AppendTo(b)
-	case dns.TypeSRV:
-		b = strconv.AppendUint(b, uint64(r.srv[0]), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(r.srv[1]), 10)
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(r.srv[2]), 10)
-		b = append(b, ' ')
-		return AppendEscaped(b, r.target)
-	}
-	if r.rr == nil { // not from Parse
-		return fmt.Appendf(b, "\\# %d %x", len(r.Data), r.Data)
-	}
-	s := strings.TrimPrefix(r.rr.String(), r.rr.Header().String())
-	return AppendEscaped(b, s)
-}
-
-// TXTText renders TXT RDATA: each string quoted and escaped with its length,
-// "(zero-length rdata)" for none, and a note where the strings overrun.
-func TXTText(rdata []byte) string { return string(AppendTXTText(nil, rdata)) }
-
-// AppendTXTText appends TXTText's rendering to b.
-func AppendTXTText(b, rdata []byte) []byte {
-	if len(rdata) == 0 {
-		return append(b, "(zero-length rdata)"...)
-	}
-	first := true
-	off := 0
-	for off < len(rdata) {
-		n := int(rdata[off])
-		if off+1+n > len(rdata) {
-			break
-		}
-		if !first {
-			b = append(b, ' ')
-		}
-		first = false
-		b = append(b, '[')
-		b = strconv.AppendInt(b, int64(n), 10)
-		b = append(b, ']', '"')
-		for _, c := range rdata[off+1 : off+1+n] {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c >= 0x20 && c <= 0x7e:
-				b = append(b, c)
-			default:
-				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-		}
-		b = append(b, '"')
-		off += 1 + n
-	}
-	if off < len(rdata) {
-		_, err := txt.Parse(rdata)
-		if !first {
-			b = append(b, ' ')
-		}
-		b = append(b, "(malformed: "...)
-		b = append(b, err.Error()...)
-		b = append(b, ')')
-	}
-	return b
-}
-
 const hexDigits = "0123456789abcdef"
 
 // EscapeText makes a string safe for a terminal: control characters and
@@ -538,4 +452,32 @@ func ClassString(c uint16) string {
 		return s
 	}
 	return fmt.Sprintf("CLASS%d", c)
+}
+
+// Target returns the domain name a PTR, SRV or CNAME record points to.
+func (r *Record) Target() (string, bool) {
+	if r.DataErr != nil || len(r.Data) == 0 {
+		return "", false
+	}
+	switch r.Type {
+	case dns.TypePTR, dns.TypeSRV:
+		return r.target, true
+	}
+	if rr, ok := r.rr.(*dns.CNAME); ok {
+		return rr.Target, true
+	}
+	return "", false
+}
+
+// SRV returns the fields of an SRV record.
+func (r *Record) SRV() (priority, weight, port uint16, target string, ok bool) {
+	if r.Type != dns.TypeSRV || r.DataErr != nil || len(r.Data) == 0 {
+		return 0, 0, 0, "", false
+	}
+	return r.srv[0], r.srv[1], r.srv[2], r.target, true
+}
+
+// Addr returns the address of an A or AAAA record.
+func (r *Record) Addr() (netip.Addr, bool) {
+	return r.addr, r.addr.IsValid()
 }

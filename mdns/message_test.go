@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
@@ -183,7 +184,7 @@ func TestParseZeroLengthTXT(t *testing.T) {
 	if len(r.Data) != 0 || !r.CacheFlush || r.TTL != 4500 {
 		t.Fatalf("record = %+v", r)
 	}
-	if got := r.RDataText(); got != "(zero-length rdata)" {
+	if got := dump.RDataText(&r); got != "(zero-length rdata)" {
 		t.Errorf("RDataText = %q", got)
 	}
 	fs := txt.Lint(r.Data)
@@ -335,7 +336,7 @@ func TestParseRecordDataErrors(t *testing.T) {
 			if r.DataErr == nil || !strings.Contains(r.DataErr.Error(), tt.err) {
 				t.Errorf("DataErr = %v, want %q", r.DataErr, tt.err)
 			}
-			if got := r.RDataText(); got != tt.text {
+			if got := dump.RDataText(r); got != tt.text {
 				t.Errorf("RDataText = %q, want %q", got, tt.text)
 			}
 			if r.RR() != nil {
@@ -364,7 +365,7 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, sec := range [][]mdns.Record{m.Answers, m.Authority, m.Additional} {
 			for i := range sec {
-				_ = sec[i].RDataText()
+				_ = dump.RDataText(&sec[i])
 			}
 		}
 		sameAsMiekg(t, b, m)

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -43,7 +44,7 @@ func svc(inst string, txtRaw []byte, seen bool) browse.Service {
 		s.TXT, _ = txt.Parse(txtRaw)
 	}
 	s.Records = []browse.Record{
-		{Name: s.Name, Type: 33, TTL: 120, CacheFlush: true, Src: netip.MustParseAddrPort("10.88.0.2:5353"), IfName: "eth0", Family: 4, LastSeen: t0, Packets: 1},
+		{Record: mdns.Record{Name: s.Name, Type: 33, TTL: 120, CacheFlush: true}, Src: netip.MustParseAddrPort("10.88.0.2:5353"), IfName: "eth0", Family: 4, LastSeen: t0, Packets: 1},
 	}
 	return s
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bonjourctl/bonjourctl/advertise"
+	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
@@ -28,7 +29,7 @@ import (
 
 type advertiseOptions struct {
 	IO     *iostreams.IOStreams
-	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Listen func(context.Context, mdns.Config) (Link, error)
 	Global *globalOptions
 
 	Instance string
@@ -251,7 +252,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 		wire = []byte{0}
 	}
 	findings := txt.Lint(wire)
-	out.info("txt", fmt.Sprintf("TXT RDATA %d bytes: %s  %s", len(wire), orNone(hex.EncodeToString(wire)), mdns.TXTText(wire)))
+	out.info("txt", fmt.Sprintf("TXT RDATA %d bytes: %s  %s", len(wire), orNone(hex.EncodeToString(wire)), dump.TXTText(wire)))
 	for _, f := range findings {
 		out.info("lint", f.String())
 	}
@@ -263,13 +264,15 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 		return advertiseGrandcat(ctx, o, svc, out)
 	}
 
-	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	cfg := o.Global.mdnsConfig()
+	cfg.Unicast = true // legacy queries and QU questions get unicast answers from port 5353
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
+		return err
 	}
-	defer conn.Close()
+	defer link.Close()
 	var addrs []netip.Addr
-	for _, ifi := range conn.Interfaces() {
+	for _, ifi := range link.Interfaces() {
 		if len(svc.Addrs) > 0 {
 			break
 		}
@@ -286,7 +289,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 	}
 	w.Flush()
 
-	resp := advertise.New(conn, svc, advertise.Config{Faults: faults})
+	resp := advertise.New(link, svc, advertise.Config{Faults: faults})
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	uctx, stopUpdates := context.WithCancel(ctx)
@@ -303,6 +306,9 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 		return out.event(ev)
 	})
 	stopUpdates()
+	if st := resp.Stats(); st.EventsDropped > 0 || st.SendErrors > 0 || st.PacketsLost > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "%d sends failed (last: %v), %d events not printed (the output was too slow), %d packets dropped by bonjourctl\n", st.SendErrors, st.LastSendError, st.EventsDropped, st.PacketsLost)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}

@@ -22,7 +22,7 @@ import (
 
 type browseOptions struct {
 	IO     *iostreams.IOStreams
-	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Listen func(context.Context, mdns.Config) (Link, error)
 	Global *globalOptions
 
 	Types   []string
@@ -83,28 +83,32 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	cfg := o.Global.mdnsConfig()
+	cfg.Unicast = o.QU // QU answers come by unicast to port 5353
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
+		return err
 	}
-	defer conn.Close()
-	b := browse.New(conn, browse.Config{QU: o.QU})
+	defer link.Close()
+	b := browse.New(link, browse.Config{QU: o.QU})
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}
-	if len(o.Types) == 0 && !o.Global.JSON {
-		b.OnType(func(t string) error {
-			fmt.Fprintf(o.IO.ErrOut, "found service type %s\n", mdns.EscapeText(t))
-			return nil
-		})
+	if len(o.Types) == 0 {
+		b.BrowseAll()
+		if !o.Global.JSON {
+			b.OnType(func(t string) { fmt.Fprintf(o.IO.ErrOut, "found service type %s\n", mdns.EscapeText(t)) })
+		}
+	} else {
+		b.Browse(o.Types...)
 	}
 	current := map[string]browse.Event{}
-	err = b.Run(ctx, o.Types, func(ev browse.Event) error {
+	err = b.Run(ctx, func(ev browse.Event) error {
 		if o.Once {
 			if ev.Kind == browse.Removed {
-				delete(current, strings.ToLower(ev.Service.Name))
+				delete(current, mdns.NameKey(ev.Service.Name))
 			} else {
-				current[strings.ToLower(ev.Service.Name)] = ev
+				current[mdns.NameKey(ev.Service.Name)] = ev
 			}
 			return nil
 		}
@@ -127,16 +131,30 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 			}
 		}
 	}
-	st := b.Stats()
-	fmt.Fprintf(o.IO.ErrOut, "%d packets (%d malformed), %d queries sent, %d instances, %d records cached, %d evicted, %d instances over the cap, %d dropped by bonjourctl\n",
-		st.Packets, st.Malformed, st.Queries, st.Instances, st.Records, st.Evicted, st.InstancesShed, conn.Dropped())
-	if st.SendErrors > 0 {
-		fmt.Fprintf(o.IO.ErrOut, "%d sends failed; last: %v\n", st.SendErrors, st.LastSendError)
-	}
+	printBrowseStats(o.IO.ErrOut, b.Stats(), link.Stats())
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}
 	return err
+}
+
+// printBrowseStats writes the engine's and the core's counters: what was
+// received, sent, and anything lost or not sent.
+func printBrowseStats(w io.Writer, st browse.Stats, cs mdns.Stats) {
+	fmt.Fprintf(w, "%d packets (%d malformed), %d queries sent, %d instances, %d records cached, %d evicted, %d instances over the cap, %d packets dropped by bonjourctl\n",
+		st.Packets, st.Malformed, st.Queries, st.Instances, st.Records, st.Evicted, st.InstancesShed, st.PacketsLost)
+	if st.IgnoredPort > 0 {
+		fmt.Fprintf(w, "%d responses ignored: sent from a port other than 5353 (RFC 6762 §6)\n", st.IgnoredPort)
+	}
+	if st.EventsDropped > 0 {
+		fmt.Fprintf(w, "%d events not printed: the output was too slow to take them\n", st.EventsDropped)
+	}
+	if st.SendErrors > 0 {
+		fmt.Fprintf(w, "%d queries not sent everywhere; last: %v\n", st.SendErrors, st.LastSendError)
+	}
+	if cs.OtherInterface > 0 {
+		fmt.Fprintf(w, "%d packets from interfaces not selected, ignored\n", cs.OtherInterface)
+	}
 }
 
 // eventPrinter writes browse events as lines or JSON objects.

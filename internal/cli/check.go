@@ -18,7 +18,7 @@ import (
 
 type checkOptions struct {
 	IO       *iostreams.IOStreams
-	Listen   func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Listen   func(context.Context, mdns.Config) (Link, error)
 	Global   *globalOptions
 	Target   string
 	Duration time.Duration
@@ -43,6 +43,10 @@ count, spacing, and announcing without probing. --active sends queries
 itself: PTR for the type, QU SRV/TXT for each instance, and a legacy unicast
 TXT query, so that replies can be judged too.
 
+It takes no packet from another mDNS stack on this host: on Linux, run as
+root (or with CAP_NET_RAW) it also sees unicast replies through a packet
+socket; otherwise it says what it could not see.
+
 Each finding names the responder, the rule with its RFC section, and the
 times of the packets that show it. Exit 1 when anything fails.`,
 		Example: `  bonjourctl check _p2p._tcp --active
@@ -61,158 +65,33 @@ times of the packets that show it. Exit 1 when anything fails.`,
 			return checkRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "Listen this `long`")
+	cmd.Flags().DurationVarP(&opts.Duration, "duration", "d", 10*time.Second, "Listen this `duration`")
 	cmd.Flags().BoolVar(&opts.Active, "active", false, "Send queries too (PTR, QU SRV/TXT, legacy unicast)")
 	cmd.Flags().BoolVar(&opts.Started, "started", false, "The responders start after check: judge their probing too")
 	return cmd
 }
 
-// checkTarget returns the filter for a type ("_p2p._tcp") or an instance
-// ("Node 1._p2p._tcp"), and the type's full name.
-func checkTarget(t string) (filter func(string) bool, typeName, instance string) {
-	if t == "" {
-		return nil, "", ""
-	}
-	full := strings.ToLower(fqdnName(t))
-	labels := mdns.SplitName(full)
-	if len(labels) >= 3 && strings.HasPrefix(labels[0], "_") {
-		typeName = full
-		return func(n string) bool { return n == full || strings.HasSuffix(n, "."+full) }, typeName, ""
-	}
-	typeName = strings.Join(labels[1:], ".") + "."
-	return func(n string) bool { return n == full || n == typeName }, typeName, fqdnName(t)
-}
-
 func checkRun(ctx context.Context, o *checkOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
-	defer cancel()
-	filter, typeName, instance := checkTarget(o.Target)
-	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	cfg := o.Global.mdnsConfig()
+	cfg.Observe = true
+	cfg.Legacy = o.Active
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
+		return err
 	}
-	defer conn.Close()
-	c := check.New(filter)
-	packets := 0
-	pkts := make(chan mdns.Packet, 1024)
-	feed := func(pc *mdns.Conn) chan struct{} {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				p, err := pc.Recv(ctx)
-				if err != nil {
-					return
-				}
-				select {
-				case pkts <- p:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		return done
-	}
-	var legacy *mdns.Conn
-	done := []chan struct{}{feed(conn)}
-	if o.Active {
-		cfg := o.Global.mdnsConfig()
-		cfg.Legacy = true
-		if legacy, err = o.Listen(ctx, cfg); err != nil {
-			return fmt.Errorf("open a legacy unicast socket: %w", err)
-		}
-		defer legacy.Close()
-		done = append(done, feed(legacy))
-	}
+	defer link.Close()
 	fmt.Fprintf(o.IO.ErrOut, "listening for %v%s\n", o.Duration, map[bool]string{true: " and querying", false: ""}[o.Active])
-	instances := map[string]bool{}
-	if instance != "" {
-		instances[instance] = true
+	for _, u := range link.Unseen() {
+		fmt.Fprintf(o.IO.ErrOut, "not visible to this check: %s\n", u)
 	}
-	if o.Active {
-		_ = sendQuestions(conn, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, 0)
+	rep, err := check.Run(ctx, link, check.Options{Target: o.Target, Duration: o.Duration, Active: o.Active, Started: o.Started})
+	if errors.Is(err, context.Canceled) {
+		return errInterrupted
 	}
-	// Active stages: PTR now, at 1.5 s (with QU SRV/TXT and a legacy TXT
-	// query for each instance) and at 3 s; in the last 1.2 s, a direct SRV
-	// query for every instance heard, to catch responders that left
-	// without goodbyes.
-	var stage2, stage3, final bool
-	var finalAt time.Time
-	start := time.Now()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case p := <-pkts:
-			packets++
-			c.Packet(&p)
-			if o.Active {
-				if m, err := mdns.Parse(p.Raw); err == nil && m.Response() {
-					for _, r := range m.Answers {
-						if t, ok := r.Target(); ok && r.Type == mdns.TypePTR && strings.EqualFold(r.Name, typeName) && r.TTL > 0 {
-							instances[t] = true
-						}
-					}
-				}
-			}
-		case now := <-tick.C:
-			if !o.Active {
-				continue
-			}
-			el := now.Sub(start)
-			switch {
-			case !stage2 && el > 1500*time.Millisecond:
-				stage2 = true
-				_ = sendQuestions(conn, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, 0)
-				_ = sendQuestions(legacy, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, 0x4241)
-				for inst := range instances {
-					_ = sendQuestions(conn, []mdns.Question{{Name: inst, Type: mdns.TypeSRV, QU: true}, {Name: inst, Type: mdns.TypeTXT, QU: true}}, 0)
-					_ = sendQuestions(legacy, []mdns.Question{{Name: inst, Type: mdns.TypeTXT}}, 0x4242)
-				}
-			case !stage3 && el > 3*time.Second:
-				stage3 = true
-				// With every instance heard as a known answer: responders
-				// must not repeat those (RFC 6762 §7.1).
-				var known []mdns.KnownAnswer
-				for inst := range instances {
-					known = append(known, mdns.KnownAnswer{Name: typeName, Target: inst, TTL: 4500})
-				}
-				_ = sendQuery(conn, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, known, 0)
-				_ = sendQuestions(legacy, []mdns.Question{{Name: typeName, Type: mdns.TypePTR}}, 0x4243)
-			case !final && o.Duration > 4*time.Second && el > o.Duration-1200*time.Millisecond:
-				final, finalAt = true, now
-				for inst := range instances {
-					_ = sendQuestions(conn, []mdns.Question{{Name: inst, Type: mdns.TypeSRV}}, 0)
-				}
-			}
-		}
-	}
-	cancel()
-	conn.Close()
-	if legacy != nil {
-		legacy.Close()
-	}
-	for _, d := range done {
-		<-d
-	}
-	for len(pkts) > 0 {
-		p := <-pkts
-		packets++
-		c.Packet(&p)
-	}
-	if final {
-		for inst := range instances {
-			c.Vanished(inst, finalAt, time.Now())
-		}
-	}
-	findings := c.Findings(o.Started)
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	fails, warns := 0, 0
-	for _, f := range findings {
+	for _, f := range rep.Findings {
 		switch f.Level {
 		case check.Fail:
 			fails++
@@ -220,18 +99,20 @@ loop:
 			warns++
 		}
 	}
-	verdict := fmt.Sprintf("%d packets: %d failures, %d warnings", packets, fails, warns)
+	verdict := fmt.Sprintf("%d packets: %d failures, %d warnings", rep.Packets, fails, warns)
 	if o.Global.JSON {
 		if err := json.NewEncoder(w).Encode(struct {
-			Verdict  string          `json:"verdict"`
-			Packets  int             `json:"packets"`
-			Findings []check.Finding `json:"findings"`
-		}{verdict, packets, append([]check.Finding{}, findings...)}); err != nil {
+			Verdict     string          `json:"verdict"`
+			Packets     int             `json:"packets"`
+			Findings    []check.Finding `json:"findings"`
+			Sent        []check.Sent    `json:"sent"`
+			PacketsLost uint64          `json:"packetsLost"`
+		}{verdict, rep.Packets, append([]check.Finding{}, rep.Findings...), append([]check.Sent{}, rep.Sent...), rep.PacketsLost}); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintln(w, verdict)
-		for _, f := range findings {
+		for _, f := range rep.Findings {
 			var ev []string
 			for _, t := range f.Evidence {
 				if !t.IsZero() {
@@ -245,7 +126,15 @@ loop:
 			fmt.Fprintf(w, "%-4s %s  %s: %s (%s)%s\n", f.Level, f.Responder, f.Rule, f.Message, f.Section, evs)
 		}
 	}
-	if packets == 0 {
+	for _, s := range rep.Sent {
+		if s.Error != "" {
+			fmt.Fprintf(o.IO.ErrOut, "stage %s: %s not sent everywhere: %s\n", s.Stage, s.Question, s.Error)
+		}
+	}
+	if rep.PacketsLost > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "%d packets dropped by bonjourctl (the checker was too slow): not judged\n", rep.PacketsLost)
+	}
+	if rep.Packets == 0 {
 		return errors.New("heard no mDNS packet at all: nothing to judge")
 	}
 	if fails > 0 {

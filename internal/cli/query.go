@@ -3,17 +3,18 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
+
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
+
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
@@ -22,7 +23,7 @@ import (
 
 type queryOptions struct {
 	IO     *iostreams.IOStreams
-	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Listen func(context.Context, mdns.Config) (Link, error)
 	Global *globalOptions
 
 	Name    string
@@ -51,7 +52,7 @@ leave out the cache-flush bit (RFC 6762 §6.7).`,
   bonjourctl query host1.local A --legacy`,
 		Args: positional(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = fqdnName(args[0])
+			opts.Name = mdns.ParseName(args[0])
 			t, ok := mdns.ParseType(args[1])
 			if !ok {
 				return flagErrorf("unknown record type %q (try A, AAAA, PTR, SRV, TXT, ANY)", args[1])
@@ -65,88 +66,8 @@ leave out the cache-flush bit (RFC 6762 §6.7).`,
 	}
 	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for a unicast reply (QU bit)")
 	cmd.Flags().BoolVar(&opts.Legacy, "legacy", false, "Send from an ephemeral port and expect a legacy unicast reply")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Second, "Wait this `long` for answers")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `duration` for answers")
 	return cmd
-}
-
-// fqdnName turns "Node 1._p2p._tcp.local" (spaces and all, unescaped) into
-// the presentation form with a trailing dot. Dots separate labels; a
-// backslash escapes as in DNS presentation format.
-func fqdnName(s string) string {
-	s = strings.TrimSuffix(s, ".")
-	if !strings.HasSuffix(strings.ToLower(s), ".local") && !strings.HasSuffix(strings.ToLower(s), ".arpa") {
-		s += ".local"
-	}
-	var labels []string
-	var cur strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && i+1 < len(s):
-			cur.WriteByte(c)
-			cur.WriteByte(s[i+1])
-			i++
-		case c == '.':
-			labels = append(labels, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	labels = append(labels, cur.String())
-	for i, l := range labels {
-		labels[i] = mdns.EscapeLabel(mdns.UnescapeLabel(l))
-	}
-	return strings.Join(labels, ".") + "."
-}
-
-// sendQuestions multicasts qs with the given query ID on every interface
-// and family of conn.
-func sendQuestions(conn *mdns.Conn, qs []mdns.Question, id uint16) error {
-	return sendQuery(conn, qs, nil, id)
-}
-
-// sendQuery is sendQuestions with known answers (RFC 6762 §7.1).
-func sendQuery(conn *mdns.Conn, qs []mdns.Question, known []mdns.KnownAnswer, id uint16) error {
-	msg, err := mdns.BuildQuery(qs, known)
-	if err != nil {
-		return err
-	}
-	binary.BigEndian.PutUint16(msg, id)
-	var errs []error
-	sent := 0
-	for _, ifi := range conn.Interfaces() {
-		if conn.IPv4() {
-			if err := conn.Send(msg, ifi.Index, false); err != nil {
-				errs = append(errs, fmt.Errorf("send on %s (IPv4): %w", ifi.Name, err))
-			} else {
-				sent++
-			}
-		}
-		if conn.IPv6() {
-			if err := conn.Send(msg, ifi.Index, true); err != nil {
-				errs = append(errs, fmt.Errorf("send on %s (IPv6): %w", ifi.Name, err))
-			} else {
-				sent++
-			}
-		}
-	}
-	if sent == 0 {
-		return errors.Join(errs...)
-	}
-	return nil
-}
-
-func answers(m *mdns.Message, name string, typ uint16) []*mdns.Record {
-	var out []*mdns.Record
-	for _, sec := range [][]mdns.Record{m.Answers, m.Additional} {
-		for i := range sec {
-			r := &sec[i]
-			if strings.EqualFold(r.Name, name) && (typ == mdns.TypeANY || r.Type == typ || r.Type == mdns.TypeNSEC) {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }
 
 func queryRun(ctx context.Context, o *queryOptions) error {
@@ -154,11 +75,12 @@ func queryRun(ctx context.Context, o *queryOptions) error {
 	defer cancel()
 	cfg := o.Global.mdnsConfig()
 	cfg.Legacy = o.Legacy
-	conn, err := o.Listen(ctx, cfg)
+	cfg.Unicast = o.QU // a QU answer comes by unicast to port 5353
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
+		return err
 	}
-	defer conn.Close()
+	defer link.Close()
 	// mDNS queries carry ID 0; a legacy query gets a random ID, which a
 	// responder must echo (RFC 6762 §6.7).
 	var id uint16
@@ -170,51 +92,62 @@ func queryRun(ctx context.Context, o *queryOptions) error {
 		mode = "QU (unicast reply requested)"
 	}
 	if o.Legacy {
-		mode = fmt.Sprintf("legacy unicast from port %d", conn.LocalPort())
+		mode = fmt.Sprintf("legacy unicast from port %d", link.LegacyPort())
 	}
-	fmt.Fprintf(o.IO.ErrOut, "asking %s %s, %s; waiting %v\n", mdns.EscapeText(o.Name), mdns.TypeString(o.Type), mode, o.Timeout)
-	if err := sendQuestions(conn, []mdns.Question{{Name: o.Name, Type: o.Type, QU: o.QU}}, id); err != nil {
-		return err
-	}
+	fmt.Fprintf(o.IO.ErrOut, "asking %s %s, %s, again at 1 s, 2 s... until answered; waiting %v\n", mdns.EscapeText(o.Name), mdns.TypeString(o.Type), mode, o.Timeout)
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	printer := dump.NewPrinter(o.Loc)
 	enc := json.NewEncoder(w)
 	n := 0
-	for {
-		p, err := conn.Recv(ctx)
-		if err != nil {
-			break
-		}
-		d := dump.Decode(p, 0)
-		if !d.Msg.Response() || len(answers(d.Msg, o.Name, o.Type)) == 0 {
-			continue
-		}
-		n++
-		if o.Global.JSON {
-			err = enc.Encode(dump.JSON(d))
-		} else {
-			kind := "multicast"
-			if d.Dst.IsValid() && !d.Dst.Addr().IsMulticast() {
-				kind = "unicast"
+	var werr error
+	res, err := browse.Ask(ctx, link, browse.Question{Questions: []mdns.Question{{Name: o.Name, Type: o.Type, QU: o.QU}}, ID: id, Legacy: o.Legacy, Retransmit: true},
+		func(p *mdns.Packet, m *mdns.Message) bool {
+			if len(browse.Answers(m, o.Name, o.Type)) == 0 || werr != nil {
+				return false
 			}
-			fmt.Fprintf(w, "answer %d (%s reply", n, kind)
-			if o.Legacy {
-				fmt.Fprintf(w, "; query ID %d %s", id, map[bool]string{true: "echoed", false: fmt.Sprintf("NOT echoed (got %d)", d.Msg.ID)}[d.Msg.ID == id])
+			n++
+			d := dump.Decoded{Packet: *p, Msg: m}
+			if o.Global.JSON {
+				werr = enc.Encode(dump.JSON(d))
+			} else {
+				kind := "multicast"
+				if p.Dst.IsValid() && !p.Dst.Addr().IsMulticast() {
+					kind = "unicast"
+				}
+				fmt.Fprintf(w, "answer %d (%s reply", n, kind)
+				if o.Legacy {
+					if m.ID == id {
+						fmt.Fprintf(w, "; query ID %d echoed", id)
+					} else {
+						fmt.Fprintf(w, "; query ID %d NOT echoed (got %d)", id, m.ID)
+					}
+				}
+				fmt.Fprintf(w, "):\n")
+				werr = printer.Text(w, d)
 			}
-			fmt.Fprintf(w, "):\n")
-			err = printer.Text(w, d)
-		}
-		if err != nil {
-			return err
-		}
-		w.Flush()
+			if werr == nil {
+				werr = w.Flush()
+			}
+			return true
+		})
+	if werr != nil {
+		return werr
 	}
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+	if errors.Is(context.Cause(ctx), context.Canceled) {
 		return errInterrupted
 	}
+	if res.Queries > 0 && res.SendErrors == res.Queries {
+		return fmt.Errorf("the question was never sent: %v", res.LastSendError)
+	}
+	if res.SendErrors > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "%d of %d queries did not go out everywhere; last: %v\n", res.SendErrors, res.Queries, res.LastSendError)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
 	if n == 0 {
-		return fmt.Errorf("no answer for %s %s within %v", mdns.EscapeText(o.Name), mdns.TypeString(o.Type), o.Timeout)
+		return fmt.Errorf("no answer for %s %s within %v (asked %d times)", mdns.EscapeText(o.Name), mdns.TypeString(o.Type), o.Timeout, res.Queries)
 	}
 	return nil
 }
@@ -246,127 +179,107 @@ on the wire at all?".`,
 			if opts.Timeout <= 0 {
 				return flagErrorf("--timeout must be positive, got %v", opts.Timeout)
 			}
-			opts.Name = mdns.EscapeLabel(opts.Instance) + "." + fqdnName(opts.Service)
+			opts.Name = mdns.InstanceName(opts.Instance, opts.Service)
 			return resolveRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies (QU bit)")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `long` for answers")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `duration` for answers")
 	return cmd
 }
 
 // resolveJSON is resolve's --json output.
 type resolveJSON struct {
-	Name    string        `json:"name"`
-	Host    string        `json:"host,omitempty"`
-	Port    uint16        `json:"port,omitempty"`
-	Addrs   []string      `json:"addrs"`
-	TXT     *txtReport    `json:"txt"`
-	Packets []dump.Packet `json:"packets"`
+	Name     string        `json:"name"`
+	Complete bool          `json:"complete"`
+	Missing  []string      `json:"missing"`
+	Host     string        `json:"host,omitempty"`
+	Port     uint16        `json:"port,omitempty"`
+	Addrs    []string      `json:"addrs"`
+	TXT      txtJSON       `json:"txt"`
+	Records  []recordJSON  `json:"records"`
+	Queries  int           `json:"queries"`
+	Packets  []dump.Packet `json:"packets"`
 }
 
 func resolveRun(ctx context.Context, o *resolveOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	cfg := o.Global.mdnsConfig()
-	conn, err := o.Listen(ctx, cfg)
+	cfg.Unicast = o.QU
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(o.IO.ErrOut, "resolving %s (SRV, TXT, then addresses); waiting %v\n", mdns.EscapeText(o.Name), o.Timeout)
-	if err := sendQuestions(conn, []mdns.Question{{Name: o.Name, Type: mdns.TypeSRV, QU: o.QU}, {Name: o.Name, Type: mdns.TypeTXT, QU: o.QU}}, 0); err != nil {
 		return err
 	}
-	w := bufio.NewWriter(o.IO.Out)
-	defer w.Flush()
-	out := resolveJSON{Name: mdns.EscapeText(o.Name), Addrs: []string{}, Packets: []dump.Packet{}}
-	var host string
-	var txtData []byte
-	addrs := map[netip.Addr]bool{}
-	asked := false
-	for {
-		p, err := conn.Recv(ctx)
-		if err != nil {
-			break
-		}
-		m, _ := mdns.Parse(p.Raw)
-		if !m.Response() {
-			continue
-		}
-		var hits []*mdns.Record
-		hits = append(hits, answers(m, o.Name, mdns.TypeSRV)...)
-		hits = append(hits, answers(m, o.Name, mdns.TypeTXT)...)
-		if host != "" {
-			hits = append(hits, answers(m, host, mdns.TypeA)...)
-			hits = append(hits, answers(m, host, mdns.TypeAAAA)...)
-		}
-		if len(hits) == 0 {
-			continue
-		}
-		out.Packets = append(out.Packets, dump.JSON(dump.Decode(p, 0)))
-		for _, r := range hits {
-			if r.Type == mdns.TypeNSEC {
-				continue // negative answers: shown by query, not needed here
-			}
-			where := fmt.Sprintf("from %s on %s (IP TTL %d), %s, TTL %d, cache-flush %v", p.Src, p.IfName, p.HopLimit, p.Received.In(o.Loc).Format("15:04:05.000"), r.TTL, r.CacheFlush)
-			switch r.Type {
-			case mdns.TypeSRV:
-				_, _, port, target, _ := r.SRV()
-				host, out.Host, out.Port = target, mdns.EscapeText(target), port
-				if !o.Global.JSON {
-					fmt.Fprintf(w, "SRV   %s:%d  %s\n", mdns.EscapeText(target), port, where)
-				}
-				if !asked {
-					asked = true
-					if err := sendQuestions(conn, []mdns.Question{{Name: target, Type: mdns.TypeA, QU: o.QU}, {Name: target, Type: mdns.TypeAAAA, QU: o.QU}}, 0); err != nil {
-						return err
-					}
-				}
-			case mdns.TypeTXT:
-				txtData = append([]byte(nil), r.Data...)
-				if !o.Global.JSON {
-					fmt.Fprintf(w, "TXT   %d bytes %s  %s\n", len(r.Data), mdns.TXTText(r.Data), where)
-				}
-			default:
-				a, _ := r.Addr()
-				if a.Is6() && a.IsLinkLocalUnicast() && p.IfName != "" {
-					a = a.WithZone(p.IfName)
-				}
-				if !addrs[a] {
-					addrs[a] = true
-					out.Addrs = append(out.Addrs, a.String())
-				}
-				if !o.Global.JSON {
-					fmt.Fprintf(w, "%-5s %s  %s\n", mdns.TypeString(r.Type), a, where)
-				}
-			}
-		}
-		w.Flush()
-	}
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+	defer link.Close()
+	b := browse.New(link, browse.Config{QU: o.QU})
+	ectx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ectx, func(browse.Event) error { return nil }) }()
+	fmt.Fprintf(o.IO.ErrOut, "resolving %s (SRV, TXT, then addresses; asking again at 1 s, 2 s... for what is missing); waiting %v\n", mdns.EscapeText(o.Name), o.Timeout)
+	res, rerr := b.Resolve(ctx, o.Name)
+	stop()
+	<-done
+	if errors.Is(context.Cause(ctx), context.Canceled) {
 		return errInterrupted
 	}
-	if txtData != nil {
-		rep := buildTXTReport(txtData, txt.FormatHex)
-		out.TXT = &rep
+	if rerr != nil && !errors.Is(rerr, context.DeadlineExceeded) {
+		return rerr
 	}
+	s := &res.Service
+	w := bufio.NewWriter(o.IO.Out)
+	defer w.Flush()
+	now := time.Now()
 	if o.Global.JSON {
-		if err := json.NewEncoder(w).Encode(out); err != nil {
+		j := resolveJSON{Name: mdns.EscapeText(o.Name), Complete: res.Complete, Missing: append([]string{}, res.Missing()...), Host: mdns.EscapeText(s.Host), Port: s.Port,
+			Queries: res.Queries, Packets: []dump.Packet{}}
+		ev := eventJSON(browse.Event{Service: *s, At: now}, now)
+		j.Addrs, j.TXT, j.Records = ev.Addrs, ev.TXT, ev.Records
+		for _, p := range res.Packets {
+			j.Packets = append(j.Packets, dump.JSON(dump.Decode(p, 0)))
+		}
+		if err := json.NewEncoder(w).Encode(j); err != nil {
 			return err
 		}
-	} else if out.TXT != nil {
-		fmt.Fprintln(w)
-		if err := writeTXTReport(&iostreams.IOStreams{Out: w}, *out.TXT, false); err != nil {
-			return err
+	} else {
+		for _, r := range s.Records {
+			if r.Type == mdns.TypePTR {
+				continue
+			}
+			where := fmt.Sprintf("from %s on %s (IP TTL %d), %s, TTL %d, cache-flush %v", r.Src, mdns.EscapeText(r.IfName), r.HopLimit, r.LastSeen.In(o.Loc).Format("15:04:05.000"), r.TTL, r.CacheFlush)
+			switch r.Type {
+			case mdns.TypeSRV:
+				fmt.Fprintf(w, "SRV   %s:%d  %s\n", mdns.EscapeText(s.Host), s.Port, where)
+			case mdns.TypeTXT:
+				fmt.Fprintf(w, "TXT   %d bytes %s  %s\n", len(r.Data), dump.TXTText(r.Data), where)
+			default:
+				a, _ := r.Addr()
+				fmt.Fprintf(w, "%-5s %s  %s\n", mdns.TypeString(r.Type), a, where)
+			}
+		}
+		if s.TXTState != browse.TXTMissing {
+			fmt.Fprintln(w)
+			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, buildTXTReport(s.TXTRaw, txt.FormatHex), false); err != nil {
+				return err
+			}
 		}
 	}
-	if txtData == nil {
+	if res.SendErrors > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "%d of %d queries did not go out everywhere; last: %v\n", res.SendErrors, res.Queries, res.LastSendError)
+	}
+	switch {
+	case s.TXTState == browse.TXTMissing:
 		what := "no answer at all"
-		if host != "" {
+		if s.Host != "" {
 			what = "the SRV record arrived, the TXT record did not"
 		}
-		return fmt.Errorf("no TXT record for %s within %v (%s)", mdns.EscapeText(o.Name), o.Timeout, what)
+		return fmt.Errorf("no TXT record for %s within %v (%s; asked %d times)", mdns.EscapeText(o.Name), o.Timeout, what, res.Queries)
+	case s.TXTState == browse.TXTZeroLength:
+		w.Flush()
+		fmt.Fprintf(o.IO.ErrOut, "bonjourctl: the TXT record of %s is zero-length RDATA (0 bytes): illegal (RFC 6763 §6.1); publish one empty string (the byte 00) or a key\n", mdns.EscapeText(o.Name))
+		return errSilent
+	case !res.Complete:
+		return fmt.Errorf("%s is not fully resolved within %v: no %s arrived (asked %d times)", mdns.EscapeText(o.Name), o.Timeout, strings.Join(res.Missing(), " or "), res.Queries)
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
-// Package cli wires bonjourctl's cobra commands to the mdns and txt
-// packages. It is the only package that prints errors.
+// Package cli wires bonjourctl's cobra commands to the library packages
+// (mdns, browse, advertise, check, doctor, capture, txt, tui): flags,
+// wiring and printing only. It is the only package that prints errors.
 package cli
 
 import (
@@ -7,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -23,12 +25,51 @@ import (
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = ""
 
+// Link is everything the commands use of an mdns core: *mdns.Core, and
+// the in-memory network of package mdnstest in tests.
+type Link interface {
+	Subscribe(name string, size int) *mdns.Sub
+	Send(msg []byte, to mdns.Dest) error
+	Interfaces() []net.Interface
+	IPv4() bool
+	IPv6() bool
+	PayloadLimit() int
+	LegacyPort() int
+	Unseen() []string
+	Stats() mdns.Stats
+	Close() error
+}
+
 // Factory holds process-wide dependencies, injected so tests replace them.
 type Factory struct {
 	IOStreams *iostreams.IOStreams
-	Listen    func(ctx context.Context, cfg mdns.Config) (*mdns.Conn, error)
-	Now       func() time.Time
-	Getenv    func(string) string
+	// Listen opens the process's one mDNS core.
+	Listen func(ctx context.Context, cfg mdns.Config) (Link, error)
+	Now    func() time.Time
+	Getenv func(string) string
+}
+
+// listenSockets is Factory.Listen on real sockets.
+func listenSockets(ctx context.Context, cfg mdns.Config) (Link, error) {
+	c, err := mdns.Listen(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// listen opens the core for a command; an interface the user named that
+// cannot be used is a usage error.
+func listen(ctx context.Context, f func(context.Context, mdns.Config) (Link, error), cfg mdns.Config) (Link, error) {
+	l, err := f(ctx, cfg)
+	if err != nil {
+		var ie *mdns.InterfaceError
+		if errors.As(err, &ie) {
+			return nil, &FlagError{fmt.Errorf("-i: %w", err)}
+		}
+		return nil, fmt.Errorf("listen for mDNS: %w", err)
+	}
+	return l, nil
 }
 
 // globalOptions are the flags every command shares.
@@ -47,7 +88,7 @@ func (g *globalOptions) mdnsConfig() mdns.Config {
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f := &Factory{IOStreams: iostreams.System(), Listen: mdns.Listen, Now: time.Now, Getenv: os.Getenv}
+	f := &Factory{IOStreams: iostreams.System(), Listen: listenSockets, Now: time.Now, Getenv: os.Getenv}
 	return Run(ctx, f, args)
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -24,7 +23,7 @@ import (
 
 type tuiOptions struct {
 	IO     *iostreams.IOStreams
-	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Listen func(context.Context, mdns.Config) (Link, error)
 	Global *globalOptions
 	Types  []string
 }
@@ -54,50 +53,45 @@ packets that touched it. Press ? for the keys.`,
 	}
 }
 
-// tapTransport hands packets to the browse engine and a rendered copy to the
-// TUI's wire pane. The copy never blocks the engine: when the UI is behind,
-// it is skipped and counted (shown in the pane).
-type tapTransport struct {
-	*mdns.Conn
-	out     chan tui.Packet
-	printer *dump.Printer
-	skipped atomic.Int64
-}
-
-func (t *tapTransport) Recv(ctx context.Context) (mdns.Packet, error) {
-	p, err := t.Conn.Recv(ctx)
-	if err != nil {
-		return p, err
-	}
-	d := dump.Decode(p, 0)
+// wireTap renders every packet the core receives for the TUI's wire pane,
+// from a subscription of its own: when the UI is behind, the tap's queue
+// at the core overflows and the loss is counted there (shown in the pane),
+// never the browse engine's.
+func wireTap(ctx context.Context, sub *mdns.Sub, out chan<- tui.Packet) {
+	printer := dump.NewPrinter(time.Local)
 	var sb strings.Builder
-	_ = t.printer.Text(&sb, d)
-	var names []string
-	for _, q := range d.Msg.Questions {
-		names = append(names, strings.ToLower(q.Name))
-	}
-	for _, sec := range [][]mdns.Record{d.Msg.Answers, d.Msg.Authority, d.Msg.Additional} {
-		for i := range sec {
-			names = append(names, strings.ToLower(sec[i].Name))
-			if tg, ok := sec[i].Target(); ok {
-				names = append(names, strings.ToLower(tg))
+	for {
+		p, err := sub.Recv(ctx)
+		if err != nil {
+			return
+		}
+		d := dump.Decode(p, 0)
+		sb.Reset()
+		_ = printer.Text(&sb, d)
+		var names []string
+		for _, q := range d.Msg.Questions {
+			names = append(names, mdns.NameKey(q.Name))
+		}
+		for _, sec := range [][]mdns.Record{d.Msg.Answers, d.Msg.Authority, d.Msg.Additional} {
+			for i := range sec {
+				names = append(names, mdns.NameKey(sec[i].Name))
+				if tg, ok := sec[i].Target(); ok {
+					names = append(names, mdns.NameKey(tg))
+				}
 			}
 		}
+		select {
+		case out <- tui.Packet{At: p.Received, Names: names, Text: sb.String(), Skipped: int(sub.Dropped())}:
+		case <-ctx.Done():
+			return
+		}
 	}
-	select {
-	case t.out <- tui.Packet{At: p.Received, Names: names, Text: sb.String(), Skipped: int(t.skipped.Load())}:
-	default:
-		t.skipped.Add(1)
-	}
-	return p, nil
 }
 
 // tuiBackend does the UI's I/O, called from its Cmds.
-type tuiBackend struct{ conn *mdns.Conn }
+type tuiBackend struct{ b *browse.Browser }
 
-func (b tuiBackend) Requery(name string) error {
-	return sendQuestions(b.conn, []mdns.Question{{Name: name, Type: mdns.TypeSRV}, {Name: name, Type: mdns.TypeTXT}}, 0)
-}
+func (b tuiBackend) Requery(name string) error { return b.b.Requery(name) }
 
 func (b tuiBackend) Export(snapshot []byte) (string, error) {
 	path := fmt.Sprintf("bonjourctl-snapshot-%s.json", time.Now().Format("20060102-150405"))
@@ -107,21 +101,35 @@ func (b tuiBackend) Export(snapshot []byte) (string, error) {
 func tuiRun(ctx context.Context, o *tuiOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	cfg := o.Global.mdnsConfig()
+	cfg.Observe = true // the wire pane shows unicast mDNS too, without taking it from other stacks
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
+		return err
 	}
-	defer conn.Close()
-	tap := &tapTransport{Conn: conn, out: make(chan tui.Packet, 256), printer: dump.NewPrinter(time.Local)}
+	defer link.Close()
+	packets := make(chan tui.Packet, 256)
 	events := make(chan browse.Event)
-	b := browse.New(tap, browse.Config{})
+	b := browse.New(link, browse.Config{})
+	if len(o.Types) == 0 {
+		b.BrowseAll()
+	} else {
+		b.Browse(o.Types...)
+	}
+	sub := link.Subscribe("tui wire pane", 4096)
 	var wg sync.WaitGroup
 	var browseErr error
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(packets)
+		defer sub.Close()
+		wireTap(ctx, sub, packets)
+	}()
 	go func() {
 		defer wg.Done()
 		defer close(events) // unblocks the UI's pending wait
-		browseErr = b.Run(ctx, o.Types, func(ev browse.Event) error {
+		browseErr = b.Run(ctx, func(ev browse.Event) error {
 			select {
 			case events <- ev:
 				return nil
@@ -134,10 +142,9 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	if !o.IO.ColorEnabled() {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	_, uiErr := tea.NewProgram(tui.New(events, tap.out, tuiBackend{conn}), opts...).Run()
+	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{b}), opts...).Run()
 	cancel() // the UI has exited: stop browsing
 	wg.Wait()
-	close(tap.out) // the engine is done with the tap; unblocks the UI's packet wait
 	if errors.Is(uiErr, tea.ErrProgramKilled) || errors.Is(uiErr, context.Canceled) {
 		uiErr = nil
 	}

@@ -1,22 +1,18 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/bonjourctl/bonjourctl/capture"
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/internal/ipudp"
@@ -37,7 +33,7 @@ func positional(v cobra.PositionalArgs) cobra.PositionalArgs {
 
 type captureOptions struct {
 	IO     *iostreams.IOStreams
-	Listen func(context.Context, mdns.Config) (*mdns.Conn, error)
+	Listen func(context.Context, mdns.Config) (Link, error)
 	Global *globalOptions
 
 	Name     string
@@ -97,150 +93,43 @@ pcapng interface name.`,
 	return cmd
 }
 
-// packetFilter decides which packets capture shows.
-type packetFilter struct {
-	name, typ string
-	host      string
-	hostAddr  netip.Addr
-	family    int             // 4 with -4, 6 with -6 (never both), else 0
-	ifaces    map[string]bool // -i names, if any
-}
-
-func newPacketFilter(o *captureOptions) packetFilter {
-	f := packetFilter{name: canonicalName(o.Name), typ: canonicalName(o.Type), host: canonicalName(o.Host)}
-	if a, err := netip.ParseAddr(o.Host); err == nil {
-		f.hostAddr = a.WithZone("")
-	}
-	// Live, the sockets already select these; reading a file, they filter.
-	switch {
-	case o.Global.IPv4:
-		f.family = 4
-	case o.Global.IPv6:
-		f.family = 6
-	}
-	if len(o.Global.Interfaces) > 0 {
-		f.ifaces = map[string]bool{}
-		for _, name := range o.Global.Interfaces {
-			f.ifaces[name] = true
-		}
-	}
-	return f
-}
-
-// canonicalName is a name as the decoder presents it (escaped, with its
-// domain and a trailing dot), lower-cased for comparison.
-func canonicalName(s string) string {
-	if s == "" {
-		return ""
-	}
-	return strings.ToLower(fqdnName(s))
-}
-
-func (f packetFilter) empty() bool { return f.name == "" && f.typ == "" && f.host == "" }
-
-func (f packetFilter) match(d dump.Decoded) bool {
-	if f.family != 0 && d.Src.IsValid() && d.Family() != f.family {
-		return false
-	}
-	if f.ifaces != nil && !f.ifaces[d.IfName] {
-		return false
-	}
-	if f.empty() {
-		return true
-	}
-	if f.hostAddr.IsValid() && d.Src.Addr().WithZone("") == f.hostAddr {
-		return true
-	}
-	names := make([]string, 0, 8)
-	for _, q := range d.Msg.Questions {
-		names = append(names, strings.ToLower(q.Name))
-	}
-	for _, sec := range [][]mdns.Record{d.Msg.Answers, d.Msg.Authority, d.Msg.Additional} {
-		for i := range sec {
-			r := &sec[i]
-			names = append(names, strings.ToLower(r.Name))
-			if t, ok := r.Target(); ok && (r.Type == dns.TypePTR || r.Type == dns.TypeSRV) {
-				names = append(names, strings.ToLower(t))
-			}
-			if a, ok := r.Addr(); ok && f.hostAddr.IsValid() && a.Unmap() == f.hostAddr.Unmap() {
-				return true
-			}
-		}
-	}
-	for _, n := range names {
-		if f.name != "" && n == f.name {
-			return true
-		}
-		if f.typ != "" && (n == f.typ || strings.HasSuffix(n, "."+f.typ)) {
-			return true
-		}
-		if f.host != "" && !f.hostAddr.IsValid() && n == f.host {
-			return true
-		}
-	}
-	return false
-}
-
-// packetSink writes decoded packets as text or JSON lines.
-type packetSink struct {
-	w    *bufio.Writer
-	json bool
-	enc  *json.Encoder
-	text *dump.Printer
-	// live flushes after every packet, so a stream reader sees each one
-	// as it arrives; reading a file flushes only at the end.
-	live bool
-}
-
-func newPacketSink(io *iostreams.IOStreams, asJSON bool, loc *time.Location) *packetSink {
-	w := bufio.NewWriterSize(io.Out, 64<<10)
-	s := &packetSink{w: w, json: asJSON, text: dump.NewPrinter(loc)}
-	if asJSON {
-		s.enc = json.NewEncoder(w)
-	}
-	return s
-}
-
-func (s *packetSink) write(d dump.Decoded) error {
-	var err error
-	if s.json {
-		err = s.enc.Encode(dump.JSON(d))
-	} else {
-		err = s.text.Text(s.w, d)
-	}
-	if err != nil {
-		return err
-	}
-	if s.live {
-		return s.w.Flush()
-	}
-	return nil
-}
-
 func captureRun(ctx context.Context, o *captureOptions) (err error) {
 	if o.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Duration)
 		defer cancel()
 	}
-	sink := newPacketSink(o.IO, o.Global.JSON, o.Location)
-	defer func() {
-		if ferr := sink.w.Flush(); err == nil {
-			err = ferr
-		}
-	}()
-	filter := newPacketFilter(o)
-	if o.Read != "" {
-		return captureFile(ctx, o, sink, filter)
+	family := 0
+	switch {
+	case o.Global.IPv4:
+		family = 4
+	case o.Global.IPv6:
+		family = 6
 	}
-
-	sink.live = true
-	var pw *pcapfile.Writer
+	copts := capture.Options{JSON: o.Global.JSON, Location: o.Location, Count: o.Count}
+	if o.Read != "" {
+		// Live, the sockets select family and interfaces; in a file, the
+		// filter does.
+		copts.Filter = capture.NewFilter(o.Name, o.Type, o.Host, family, o.Global.Interfaces)
+		in, name := o.IO.In, "standard input"
+		if o.Read != "-" {
+			fh, err := os.Open(o.Read)
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			in, name = fh, o.Read
+		}
+		return capture.File(ctx, in, name, o.IO.Out, copts)
+	}
+	copts.Filter = capture.NewFilter(o.Name, o.Type, o.Host, 0, nil)
 	if o.Pcap != "" {
 		fh, err := os.Create(o.Pcap)
 		if err != nil {
 			return fmt.Errorf("create pcap file: %w", err)
 		}
+		pw := pcapfile.NewWriter(fh)
+		copts.Pcap = pw
 		defer func() {
 			ferr := pw.Flush()
 			if cerr := fh.Close(); ferr == nil {
@@ -250,274 +139,30 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 				err = fmt.Errorf("write %s: %w", o.Pcap, ferr)
 			}
 		}()
-		pw = pcapfile.NewWriter(fh)
 	}
-	conn, err := o.Listen(ctx, o.Global.mdnsConfig())
+	cfg := o.Global.mdnsConfig()
+	cfg.Observe = true // unicast mDNS too, seen without taking it from other stacks
+	link, err := listen(ctx, o.Listen, cfg)
 	if err != nil {
-		return fmt.Errorf("listen for mDNS: %w", err)
+		return err
 	}
-	defer conn.Close()
-	names := make([]string, 0, len(conn.Interfaces()))
-	for _, ifi := range conn.Interfaces() {
+	defer link.Close()
+	names := make([]string, 0, len(link.Interfaces()))
+	for _, ifi := range link.Interfaces() {
 		names = append(names, ifi.Name)
 	}
-	fams := map[[2]bool]string{{true, true}: "IPv4 and IPv6", {true, false}: "IPv4", {false, true}: "IPv6"}[[2]bool{conn.IPv4(), conn.IPv6()}]
-	fmt.Fprintf(o.IO.ErrOut, "capturing mDNS on %s (%s); Ctrl-C to stop\n", strings.Join(names, ", "), fams)
-
-	shown, seen := 0, 0
-	// show decodes, filters and prints one packet (and writes it to the
-	// pcapng file); the live loop and the final drain share it.
-	show := func(p mdns.Packet) error {
-		seen++
-		d := dump.Decode(p, 0)
-		if !filter.match(d) {
-			return nil
-		}
-		shown++
-		if pw != nil {
-			if err := pw.Write(p); err != nil {
-				return fmt.Errorf("write %s: %w", o.Pcap, err)
-			}
-		}
-		return sink.write(d)
+	fams := map[[2]bool]string{{true, true}: "IPv4 and IPv6", {true, false}: "IPv4", {false, true}: "IPv6"}[[2]bool{link.IPv4(), link.IPv6()}]
+	fmt.Fprintf(o.IO.ErrOut, "capturing mDNS on %s (%s); Ctrl-C to stop\n", mdns.EscapeText(strings.Join(names, ", ")), fams)
+	for _, u := range link.Unseen() {
+		fmt.Fprintf(o.IO.ErrOut, "not visible to this capture: %s\n", u)
 	}
-	var loopErr error
-	for loopErr == nil && (o.Count == 0 || shown < o.Count) {
-		p, err := conn.Recv(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				loopErr = err
-			}
-			break
-		}
-		loopErr = show(p)
+	sum, err := capture.Live(ctx, link, o.IO.Out, copts)
+	line := sum.String()
+	if copts.Pcap != nil {
+		line += fmt.Sprintf("; %d written to %s", sum.Written, o.Pcap)
 	}
-	// Read the kernel's drop count while the sockets are open, close them,
-	// then drain what was already queued so that nothing received before
-	// the stop is lost (unless --count was reached).
-	kernelDrops, kernelOK := conn.KernelDrops()
-	conn.Close()
-	conn.Wait()
-	for loopErr == nil && (o.Count == 0 || shown < o.Count) {
-		p, err := conn.Recv(context.Background())
-		if err != nil {
-			break
-		}
-		loopErr = show(p)
-	}
-	summary := fmt.Sprintf("%d packets received, %d shown, %d dropped by bonjourctl (reader too slow)", seen, shown, conn.Dropped())
-	if kernelOK {
-		summary += fmt.Sprintf(", %d dropped by the kernel (socket buffer full)", kernelDrops)
-	}
-	if pw != nil {
-		summary += fmt.Sprintf("; %d written to %s", pw.Count(), o.Pcap)
-	}
-	fmt.Fprintln(o.IO.ErrOut, summary)
-	return loopErr
-}
-
-// fileBatch is a run of packets from a capture file, decoded and rendered
-// by one worker; the writer takes batches in file order.
-type fileBatch struct {
-	pkts   []mdns.Packet
-	frames []int
-	out    []byte // rendered output of the packets that passed the filter
-	ends   []int  // where each of those packets ends in out
-	err    error  // a read error after these packets
-	done   chan struct{}
-}
-
-// regularFile reports whether in is a file on disk (not a pipe or terminal).
-func regularFile(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode().IsRegular()
-}
-
-// captureStream decodes a capture that arrives on a pipe (tcpdump -w - |
-// bonjourctl capture --read -) one packet at a time, printing each as it
-// comes; Ctrl-C stops it even while the pipe is quiet.
-func captureStream(ctx context.Context, o *captureOptions, r *pcapfile.Reader, name string, sink *packetSink, filter packetFilter) error {
-	type item struct {
-		p     mdns.Packet
-		frame int
-		err   error
-	}
-	items := make(chan item, 64)
-	go func() {
-		defer close(items)
-		for {
-			p, frame, err := r.Next()
-			select {
-			case items <- item{p, frame, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	sink.live = true
-	shown := 0
-	for {
-		var it item
-		select {
-		case <-ctx.Done():
-			return nil
-		case x, ok := <-items:
-			if !ok {
-				return nil
-			}
-			it = x
-		}
-		if errors.Is(it.err, io.EOF) {
-			return nil
-		}
-		if it.err != nil {
-			return fmt.Errorf("%s: %w", name, it.err)
-		}
-		d := dump.Decode(it.p, it.frame)
-		if !filter.match(d) {
-			continue
-		}
-		if err := sink.write(d); err != nil {
-			return err
-		}
-		if shown++; o.Count > 0 && shown >= o.Count {
-			return nil
-		}
-	}
-}
-
-// captureFile decodes a capture file on every core: a reader cuts it into
-// batches, workers decode, filter and render them, and the writer prints
-// them in order.
-func captureFile(ctx context.Context, o *captureOptions, sink *packetSink, filter packetFilter) error {
-	in, name := o.IO.In, "standard input"
-	if o.Read != "-" {
-		fh, err := os.Open(o.Read)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		in, name = fh, o.Read
-	}
-	r, err := pcapfile.NewReader(in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if !regularFile(in) {
-		return captureStream(ctx, o, r, name, sink, filter)
-	}
-	workers := runtime.GOMAXPROCS(0)
-	work := make(chan *fileBatch, workers)
-	ordered := make(chan *fileBatch, 2*workers)
-	spare := make(chan []byte, 4*workers) // printed batches' buffers, for reuse
-	var wg sync.WaitGroup
-	wg.Add(1 + workers)
-	go func() { // reader
-		defer wg.Done()
-		defer close(work)
-		defer close(ordered)
-		for {
-			b := &fileBatch{pkts: make([]mdns.Packet, 0, 512), frames: make([]int, 0, 512), done: make(chan struct{})}
-			for len(b.pkts) < 512 {
-				p, frame, err := r.Next()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					b.err = fmt.Errorf("%s: %w", name, err)
-					break
-				}
-				b.pkts, b.frames = append(b.pkts, p), append(b.frames, frame)
-			}
-			select {
-			case ordered <- b:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case work <- b:
-			case <-ctx.Done():
-				return
-			}
-			if len(b.pkts) < 512 {
-				return // end of file, or an error after these packets
-			}
-		}
-	}()
-	for i := 0; i < workers; i++ {
-		go func() { // decoder
-			defer wg.Done()
-			printer := dump.NewPrinter(o.Location)
-			for b := range work {
-				var buf []byte
-				select {
-				case buf = <-spare:
-				default:
-					buf = make([]byte, 0, 512*len(b.pkts))
-				}
-				for i, p := range b.pkts {
-					d := dump.Decode(p, b.frames[i])
-					if !filter.match(d) {
-						continue
-					}
-					if sink.json {
-						j, err := json.Marshal(dump.JSON(d))
-						if err != nil {
-							j = []byte(fmt.Sprintf(`{"frame":%d,"error":%q}`, b.frames[i], err.Error()))
-						}
-						buf = append(append(buf, j...), '\n')
-					} else {
-						buf = printer.Append(buf, d)
-					}
-					b.ends = append(b.ends, len(buf))
-				}
-				b.out = buf
-				close(b.done)
-			}
-		}()
-	}
-	defer wg.Wait()
-	shown := 0
-	for b := range ordered {
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return nil
-		}
-		n := len(b.ends)
-		if o.Count > 0 && shown+n > o.Count {
-			n = o.Count - shown
-		}
-		if n > 0 {
-			if _, err := sink.w.Write(b.out[:b.ends[n-1]]); err != nil {
-				cancel()
-				return err
-			}
-			shown += n
-		}
-		select {
-		case spare <- b.out[:0]:
-		default:
-		}
-		if o.Count > 0 && shown >= o.Count {
-			cancel()
-			return nil
-		}
-		if b.err != nil {
-			cancel()
-			return b.err
-		}
-	}
-	return nil
+	fmt.Fprintln(o.IO.ErrOut, line)
+	return err
 }
 
 type decodeOptions struct {

@@ -160,7 +160,7 @@ func records(rs []mdns.Record) []Record {
 			TTL:        r.TTL,
 			RDLength:   len(r.Data),
 			RData:      hex.EncodeToString(r.Data),
-			Text:       r.RDataText(),
+			Text:       RDataText(r),
 		}
 		if r.DataErr != nil {
 			jr.DataError = r.DataErr.Error()
@@ -327,7 +327,7 @@ func (p *Printer) Append(b []byte, d Decoded) []byte {
 			b = append(b, " ttl "...)
 			b = strconv.AppendUint(b, uint64(r.TTL), 10)
 			b = append(b, ' ')
-			b = r.AppendRDataText(b)
+			b = AppendRDataText(b, r)
 			b = append(b, '\n')
 			if r.DataErr != nil {
 				b = append(b, "     ! rdata not decoded: "...)

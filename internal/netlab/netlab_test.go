@@ -46,10 +46,11 @@ func listen(args []string) int {
 		return 1
 	}
 	defer c.Close()
+	sub := c.Subscribe("listen", 0)
 	fmt.Println("ready")
 	enc := json.NewEncoder(os.Stdout)
 	for {
-		p, err := c.Recv(ctx)
+		p, err := sub.Recv(ctx)
 		if err != nil {
 			return 0
 		}
@@ -76,12 +77,9 @@ func send(args []string) int {
 	q.Id = 0
 	q.RecursionDesired = false
 	b, _ := q.Pack()
-	idx := c.Interfaces()[0].Index
-	for _, v6 := range []bool{false, true} {
-		if err := c.Send(b, idx, v6); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
+	if err := c.Send(b, mdns.Dest{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return 0
 }
