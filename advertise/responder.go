@@ -711,8 +711,12 @@ func (r *Responder) serve(ctx context.Context) (reprobe bool, err error) {
 // applyTXT publishes the latest SetTXT, announcing it twice.
 func (r *Responder) applyTXT(ctx context.Context) error {
 	r.mu.Lock()
-	r.svc.TXT = r.pending
 	n := r.updates
+	if n == 0 {
+		r.mu.Unlock()
+		return nil // a signal for updates already applied
+	}
+	r.svc.TXT = r.pending
 	r.updates = 0
 	r.mu.Unlock()
 	detail := "new TXT: " + txtText(r.svc.TXT)

@@ -485,10 +485,7 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool) {
 			continue
 		}
 		if !in.browsed {
-			if !complete {
-				b.wantResolve(in, &s)
-			}
-			in.keep(s)
+			in.keep(s) // only a Resolve tracks it, and asks for it
 			continue
 		}
 		if !in.announced {
@@ -591,8 +588,9 @@ func (b *Browser) snapshot(in *instance) (s Service, alive bool, cause Cause) {
 	return s, alive, cause
 }
 
-// latest picks the most recently received record, preferring those with
-// no removal pending.
+// latest picks the most recently received record (the newest data wins
+// while an RRset's older members wait out their second, RFC 6762 §10.2),
+// preferring those with no removal pending.
 func latest(rs []*Record) *Record {
 	var best *Record
 	for _, r := range rs {
@@ -603,7 +601,7 @@ func latest(rs []*Record) *Record {
 			if r.cause == "" {
 				best = r
 			}
-		case r.LastSeen.After(best.LastSeen):
+		case r.seq > best.seq:
 			best = r
 		}
 	}

@@ -38,8 +38,9 @@ type Record struct {
 	expires time.Time
 	cause   Cause // set when removal is scheduled (goodbye, flush)
 	key     cacheKey
-	due     *task // its next refresh or its expiry
-	step    int   // refresh points already queried
+	due     *task  // its next refresh or its expiry
+	step    int    // refresh points already queried
+	seq     uint64 // order of the latest packet that carried it
 }
 
 // Addr returns the address of an A or AAAA record, an IPv6 link-local one
@@ -91,6 +92,7 @@ type cache struct {
 	ptrTo   map[string][]*Record // PTR records by their target's NameKey
 	max     int
 	evicted uint64
+	seq     uint64 // packets seen, to order records received at the same instant
 }
 
 func newCache(max int) *cache {
@@ -152,6 +154,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 	}
 	rec.LastSeen = now
 	rec.Packets++
+	c.seq++
+	rec.seq = c.seq
 	rec.expires, rec.cause, rec.step = now.Add(scheduleTTL(r.TTL)), "", 0
 	if r.CacheFlush {
 		// RFC 6762 §10.2: other members of this RRset on this interface

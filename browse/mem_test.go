@@ -46,8 +46,14 @@ func BenchmarkInstances(b *testing.B) {
 				return nil
 			})
 		}()
-		for _, p := range pkts {
+		for len(f.Stats().Subscribers) == 0 {
+			runtime.Gosched() // until Run has subscribed
+		}
+		for i, p := range pkts {
 			f.Push(response(p[:1], p[1:]...))
+			for i%1000 == 999 && br.Stats().Packets < i+1 {
+				runtime.Gosched() // keep within the engine's queue
+			}
 		}
 		<-all
 		runtime.GC()

@@ -219,16 +219,36 @@ func (d *doc) loopTest(ctx context.Context, link Link) {
 	sources := map[string]int{}
 	packets := 0
 	ours := mdns.NameKey(name)
+	// Ask every responder on the link for its service types (RFC 6763
+	// §9), so that a quiet but healthy link still answers.
+	enumerate := browse.Question{Questions: []mdns.Question{{Name: browse.ServicesName, Type: mdns.TypePTR}}}
+	_ = browse.SendQuery(link, enumerate)
+	again := time.NewTimer(time.Second)
+	defer again.Stop()
+recv:
 	for {
-		p, err := sub.Recv(lctx)
-		if err != nil {
-			break
+		var p mdns.Packet
+		select {
+		case <-again.C:
+			_ = browse.SendQuery(link, enumerate)
+			continue
+		case <-lctx.Done():
+			break recv
+		case q, ok := <-sub.C():
+			if !ok {
+				break recv
+			}
+			p = q
 		}
-		if m, perr := mdns.Parse(p.Raw); perr == nil && mentions(m, ours) {
+		m, perr := mdns.Parse(p.Raw)
+		if perr == nil && mentions(m, ours) {
 			if m.Response() {
 				seenOn[fmt.Sprintf("%s IPv%d", p.IfName, p.Family())] = true
 			}
 			continue
+		}
+		if perr == nil && !m.Response() && len(m.Questions) == 1 && mdns.EqualNames(m.Questions[0].Name, browse.ServicesName) && isOwn(link, p.Src.Addr(), d.opts.InterfaceAddrs) {
+			continue // our own question, looped back
 		}
 		packets++
 		sources[p.Src.Addr().WithZone("").String()]++
@@ -252,13 +272,23 @@ func (d *doc) loopTest(ctx context.Context, link Link) {
 	for _, e := range sendErrs {
 		d.rep.add("warn", "loop test", "", "the test service's %s", e)
 	}
-	if len(fams) > 0 {
+	switch {
+	case len(fams) > 0:
 		d.rep.add("pass", "loop test", "", "advertised %s and saw it come back on %s", name, mdns.EscapeText(strings.Join(fams, ", ")))
-	} else {
+	case len(seenOn) > 0:
+		d.rep.add("pass", "loop test", "", "advertised %s and saw it come back (on interfaces without an address of their own)", name)
+	default:
+		tested := false
+		for _, ifi := range link.Interfaces() {
+			tested = tested || d.hasFamily(ifi, 4) || d.hasFamily(ifi, 6)
+		}
+		if !tested {
+			d.rep.add("fail", "loop test", "RFC 6762 §3", "no selected interface has an address: nothing can be advertised or seen")
+		}
 		d.verdicts = append(d.verdicts, "multicast does not work on this host")
 	}
 	if packets == 0 {
-		d.rep.add("warn", "link", "", "heard no other mDNS packet in %v: no other device is talking, or multicast from the LAN does not reach this host (Wi-Fi isolation, a firewall, IGMP snooping)", d.opts.Wait+1500*time.Millisecond)
+		d.rep.add("warn", "link", "", "heard no other mDNS packet in %v, though it asked every device for its service types (%s PTR): no other device is talking, or multicast from the LAN does not reach this host (Wi-Fi isolation, a firewall, IGMP snooping)", d.opts.Wait+1500*time.Millisecond, browse.ServicesName)
 		return
 	}
 	var srcs []string
@@ -284,6 +314,18 @@ func mentions(m *mdns.Message, key string) bool {
 				return true
 			}
 			if t, ok := sec[i].Target(); ok && match(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isOwn reports whether a is one of this host's addresses on the link.
+func isOwn(link Link, a netip.Addr, addrs func(net.Interface) []netip.Addr) bool {
+	for _, ifi := range link.Interfaces() {
+		for _, o := range addrs(ifi) {
+			if o.WithZone("") == a.WithZone("") {
 				return true
 			}
 		}

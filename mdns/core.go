@@ -153,6 +153,11 @@ func (c *Core) Subscribe(name string, size int) *Sub {
 // subscriber or the core is closed and the queue is drained.
 func (s *Sub) Recv(ctx context.Context) (Packet, error) {
 	select {
+	case <-s.done:
+		return Packet{}, net.ErrClosed
+	default:
+	}
+	select {
 	case p, ok := <-s.ch:
 		if !ok {
 			return Packet{}, s.core.stopErr()

@@ -259,7 +259,12 @@ func (s *sockets) openFamily(ctx context.Context, fam int, cfg Config) error {
 	opened := 0
 	if groupBound {
 		for _, ifi := range s.core.ifaces {
-			k, err := s.openGroup(ctx, fam, []net.Interface{ifi}, groupAddr(fam, ifi))
+			pc, err := listenGroup(fam, ifi)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			k, err := s.setupGroup(pc, fam, []net.Interface{ifi})
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -269,7 +274,11 @@ func (s *sockets) openFamily(ctx context.Context, fam int, cfg Config) error {
 			opened++
 		}
 	} else {
-		k, err := s.openGroup(ctx, fam, s.core.ifaces, wildcard(fam, Port))
+		pc, err := listenUDP(ctx, fam, wildcard(fam, Port), true)
+		if err != nil {
+			return err
+		}
+		k, err := s.setupGroup(pc, fam, s.core.ifaces)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -295,11 +304,7 @@ func (s *sockets) openFamily(ctx context.Context, fam int, cfg Config) error {
 	return nil
 }
 
-func (s *sockets) openGroup(ctx context.Context, fam int, ifaces []net.Interface, addr string) (*sock, error) {
-	pc, err := listenUDP(ctx, fam, addr, true)
-	if err != nil {
-		return nil, err
-	}
+func (s *sockets) setupGroup(pc net.PacketConn, fam int, ifaces []net.Interface) (*sock, error) {
 	k := &sock{family: fam, kind: kindGroup, pc: pc}
 	if err := k.setup(ifaces); err != nil {
 		pc.Close()

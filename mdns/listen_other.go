@@ -2,13 +2,18 @@
 
 package mdns
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // groupBound: off Linux the multicast sockets are bound to the wildcard
 // address, as mDNSResponder's and Windows' own are.
 const groupBound = false
 
-func groupAddr(int, net.Interface) string { return "" }
+func listenGroup(int, net.Interface) (net.PacketConn, error) {
+	return nil, errors.New("mdns: group-bound sockets are Linux only")
+}
 
 func multicastAll(net.PacketConn, int, bool) error { return nil }
 

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +47,10 @@ type advertiseOptions struct {
 	Force    bool
 	Raw      []string
 	Engine   string
+
+	Notify         func(c chan<- os.Signal, sig ...os.Signal)
+	StopNotify     func(c chan<- os.Signal)
+	InterfaceAddrs func(net.Interface) []netip.Addr
 }
 
 var rawFaults = map[string]func(*advertise.Faults){
@@ -63,7 +66,10 @@ var rawFaults = map[string]func(*advertise.Faults){
 }
 
 func newCmdAdvertise(f *Factory, g *globalOptions) *cobra.Command {
-	opts := &advertiseOptions{IO: f.IOStreams, Listen: f.Listen, Global: g}
+	opts := &advertiseOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Notify: f.Notify, StopNotify: f.StopNotify, InterfaceAddrs: f.InterfaceAddrs}
+	if opts.InterfaceAddrs == nil {
+		opts.InterfaceAddrs = advertise.InterfaceAddrs
+	}
 	cmd := &cobra.Command{
 		Use:   "advertise NAME TYPE PORT",
 		Short: "Publish a DNS-SD service the way RFC 6762 and 6763 say, and report what happens",
@@ -276,7 +282,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 		if len(svc.Addrs) > 0 {
 			break
 		}
-		addrs = append(addrs, advertise.InterfaceAddrs(ifi)...)
+		addrs = append(addrs, o.InterfaceAddrs(ifi)...)
 	}
 	if len(svc.Addrs) > 0 {
 		addrs = svc.Addrs
@@ -289,7 +295,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 	}
 	w.Flush()
 
-	resp := advertise.New(link, svc, advertise.Config{Faults: faults})
+	resp := advertise.New(link, svc, advertise.Config{Faults: faults, InterfaceAddrs: o.InterfaceAddrs})
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	uctx, stopUpdates := context.WithCancel(ctx)
@@ -330,8 +336,10 @@ func watchTXT(ctx context.Context, o *advertiseOptions, r *advertise.Responder, 
 		}
 	}()
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	if o.Notify != nil {
+		o.Notify(hup, syscall.SIGHUP)
+		defer o.StopNotify(hup)
+	}
 	var mtime time.Time
 	if o.TXTFile != "" {
 		if st, err := os.Stat(o.TXTFile); err == nil {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,10 +25,13 @@ type doctorOptions struct {
 	Instance string
 	Type     string
 	Wait     time.Duration
+
+	Interfaces     func() ([]net.Interface, error)
+	InterfaceAddrs func(net.Interface) []netip.Addr
 }
 
 func newCmdDoctor(f *Factory, g *globalOptions) *cobra.Command {
-	opts := &doctorOptions{IO: f.IOStreams, Listen: f.Listen, Global: g}
+	opts := &doctorOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Interfaces: f.Interfaces, InterfaceAddrs: f.InterfaceAddrs}
 	cmd := &cobra.Command{
 		Use:   "doctor [[INSTANCE] TYPE]",
 		Short: "Explain why a service or its TXT data is not seen",
@@ -85,10 +90,12 @@ func doctorRun(ctx context.Context, o *doctorOptions) error {
 			link = l
 			return l, nil
 		},
-		Interfaces: o.Global.Interfaces,
-		Type:       o.Type,
-		Instance:   o.Instance,
-		Wait:       o.Wait,
+		Interfaces:     o.Global.Interfaces,
+		ListInterfaces: o.Interfaces,
+		InterfaceAddrs: o.InterfaceAddrs,
+		Type:           o.Type,
+		Instance:       o.Instance,
+		Wait:           o.Wait,
 	})
 	if errors.Is(err, context.Canceled) {
 		return errInterrupted

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -47,6 +48,14 @@ type Factory struct {
 	Listen func(ctx context.Context, cfg mdns.Config) (Link, error)
 	Now    func() time.Time
 	Getenv func(string) string
+	// Interfaces lists the machine's network interfaces and
+	// InterfaceAddrs an interface's addresses (nil: the system's).
+	Interfaces     func() ([]net.Interface, error)
+	InterfaceAddrs func(net.Interface) []netip.Addr
+	// Notify and StopNotify are signal.Notify and signal.Stop; nil in
+	// tests, where no command handles signals (SIGHUP, the TUI's own).
+	Notify     func(c chan<- os.Signal, sig ...os.Signal)
+	StopNotify func(c chan<- os.Signal)
 }
 
 // listenSockets is Factory.Listen on real sockets.
@@ -88,7 +97,7 @@ func (g *globalOptions) mdnsConfig() mdns.Config {
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f := &Factory{IOStreams: iostreams.System(), Listen: listenSockets, Now: time.Now, Getenv: os.Getenv}
+	f := &Factory{IOStreams: iostreams.System(), Listen: listenSockets, Now: time.Now, Getenv: os.Getenv, Notify: signal.Notify, StopNotify: signal.Stop}
 	return Run(ctx, f, args)
 }
 

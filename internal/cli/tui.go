@@ -26,10 +26,12 @@ type tuiOptions struct {
 	Listen func(context.Context, mdns.Config) (Link, error)
 	Global *globalOptions
 	Types  []string
+	// Signals lets Bubble Tea handle signals itself (not in tests).
+	Signals bool
 }
 
 func newCmdTUI(f *Factory, g *globalOptions) *cobra.Command {
-	opts := &tuiOptions{IO: f.IOStreams, Listen: f.Listen, Global: g}
+	opts := &tuiOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Signals: f.Notify != nil}
 	return &cobra.Command{
 		Use:   "tui [TYPE...]",
 		Short: "Live terminal view of services, their TXT records and the packets behind them",
@@ -141,6 +143,9 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
 	if !o.IO.ColorEnabled() {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if !o.Signals {
+		opts = append(opts, tea.WithoutSignalHandler(), tea.WithWindowSize(100, 30))
 	}
 	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{b}), opts...).Run()
 	cancel() // the UI has exited: stop browsing
