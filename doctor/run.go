@@ -423,13 +423,28 @@ func (d *doc) answers(ctx context.Context, link Link, s browse.Service, typeName
 	for _, u := range link.Unseen() {
 		unicastUnseen = unicastUnseen || strings.Contains(u, "unicast")
 	}
+	questions := []struct {
+		name string
+		typ  uint16
+	}{{typeName, mdns.TypePTR}, {s.Name, mdns.TypeSRV}, {s.Name, mdns.TypeTXT}, {s.Host, mdns.TypeA}}
+	// note keeps, for each question, when its record was last multicast,
+	// from whatever response carries it (another querier's doing too).
+	note := func(p *mdns.Packet, m *mdns.Message) {
+		if p.Dst.IsValid() && !p.Dst.Addr().IsMulticast() {
+			return
+		}
+		for _, q := range questions {
+			for _, r := range browse.Answers(m, q.name, q.typ) {
+				if r.Type == q.typ && p.Received.After(last[q.typ]) {
+					last[q.typ] = p.Received
+				}
+			}
+		}
+	}
 	for _, qu := range []bool{false, true} {
 		mode := map[bool]string{false: "QM", true: "QU"}[qu]
 		var missing, second, failed []string
-		for _, q := range []struct {
-			name string
-			typ  uint16
-		}{{typeName, mdns.TypePTR}, {s.Name, mdns.TypeSRV}, {s.Name, mdns.TypeTXT}, {s.Host, mdns.TypeA}} {
+		for _, q := range questions {
 			if q.name == "" {
 				missing = append(missing, mdns.TypeString(q.typ))
 				continue
@@ -447,6 +462,7 @@ func (d *doc) answers(ctx context.Context, link Link, s browse.Service, typeName
 			var answeredAt time.Time
 			res, err := browse.Ask(actx, link, browse.Question{Questions: []mdns.Question{{Name: q.name, Type: q.typ, QU: qu}}, Retransmit: true},
 				func(p *mdns.Packet, m *mdns.Message) bool {
+					note(p, m)
 					for _, r := range browse.Answers(m, q.name, q.typ) {
 						if r.Type == q.typ {
 							answeredAt = p.Received
@@ -456,7 +472,6 @@ func (d *doc) answers(ctx context.Context, link Link, s browse.Service, typeName
 					return false
 				})
 			cancel()
-			last[q.typ] = time.Now()
 			switch {
 			case ctx.Err() != nil:
 				return

@@ -104,6 +104,34 @@ func New(t testing.TB, n int) *Lab {
 	return l
 }
 
+// SecondLink joins the given hosts on a second bridge, br1: each gets
+// eth1 with 10.89.0.N/24, fd89::N/64 and fe80::89:ff:fe00:N (N its host
+// number), so that tests can see which interface a host uses.
+func (l *Lab) SecondLink(hosts ...int) {
+	t := l.t
+	t.Helper()
+	must := func(args ...string) {
+		t.Helper()
+		if out, err := run(args...); err != nil {
+			t.Fatalf("netlab: %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	must("ip", "-n", l.Switch, "link", "add", "br1", "type", "bridge", "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
+	must("ip", "-n", l.Switch, "link", "set", "br1", "up")
+	for _, i := range hosts {
+		h := l.Host(i)
+		port := fmt.Sprintf("q%d", i)
+		must("ip", "-n", l.Switch, "link", "add", port, "type", "veth", "peer", "name", "eth1", "netns", h.NS)
+		must("ip", "-n", l.Switch, "link", "set", port, "master", "br1", "up")
+		must("ip", "-n", h.NS, "link", "set", "eth1", "address", fmt.Sprintf("02:89:00:00:00:%02x", i))
+		must("ip", "netns", "exec", h.NS, "sysctl", "-qw", "net.ipv6.conf.eth1.accept_dad=0", "net.ipv6.conf.eth1.addr_gen_mode=1")
+		must("ip", "-n", h.NS, "link", "set", "eth1", "multicast", "on", "up")
+		must("ip", "-n", h.NS, "addr", "add", fmt.Sprintf("10.89.0.%d/24", i), "dev", "eth1")
+		must("ip", "-n", h.NS, "addr", "add", fmt.Sprintf("fd89::%x/64", i), "dev", "eth1", "nodad")
+		must("ip", "-n", h.NS, "addr", "add", fmt.Sprintf("fe80::89:ff:fe00:%x/64", i), "dev", "eth1", "scope", "link", "nodad")
+	}
+}
+
 // Host returns host i (1-based).
 func (l *Lab) Host(i int) *Host { return l.Hosts[i-1] }
 

@@ -38,6 +38,9 @@ func New(t testing.TB, n int) *Lab {
 	return nil
 }
 
+// SecondLink is unavailable outside Linux.
+func (l *Lab) SecondLink(hosts ...int) {}
+
 // Host returns host i (1-based).
 func (l *Lab) Host(i int) *Host { return l.Hosts[i-1] }
 

@@ -1,0 +1,278 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bonjourctl/bonjourctl/internal/netlab"
+)
+
+// tmuxSession runs a command line in a detached tmux session of 120x40 and
+// returns a function that reads its screen; the session ends with the test.
+func tmuxSession(t *testing.T, ctx context.Context, cmdline string) (screen func() string, waitScreen func(what string, d time.Duration) string, quit func()) {
+	tmux := netlab.LookPath(t, "tmux")
+	sock := t.TempDir() + "/tmux.sock"
+	session := "bctl"
+	start := exec.CommandContext(ctx, tmux, "-S", sock, "new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmdline)
+	start.Env = append(start.Environ(), "TERM=xterm-256color")
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
+	screen = func() string {
+		out, _ := exec.Command(tmux, "-S", sock, "capture-pane", "-p", "-t", session).Output()
+		return string(out)
+	}
+	waitScreen = func(what string, d time.Duration) string {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for {
+			s := screen()
+			if strings.Contains(s, what) {
+				return s
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("screen never showed %q; last screen:\n%s", what, s)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	quit = func() {
+		t.Helper()
+		if err := exec.Command(tmux, "-S", sock, "send-keys", "-t", session, "q").Run(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for exec.Command(tmux, "-S", sock, "has-session", "-t", session).Run() == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("did not quit on q; screen:\n%s", screen())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return screen, waitScreen, quit
+}
+
+// TestPassiveBesideAvahi: with capture, check and the TUI running on the
+// same host as avahi-daemon, avahi answers every one of 20 legacy unicast
+// queries sent to it (none is taken by bonjourctl's sockets), and capture
+// shows each query and each reply exactly once, its summary accounting for
+// every packet.
+func TestPassiveBesideAvahi(t *testing.T) {
+	lab := netlab.New(t, 2)
+	dig := netlab.LookPath(t, "dig")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "passive-avahi", Services: map[string]string{"node": avahiNode}})
+	time.Sleep(1500 * time.Millisecond)
+
+	capCmd := lab.Host(2).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--duration", "25s")
+	var capErr strings.Builder
+	capCmd.Stderr = &capErr
+	capLines := netlab.Lines(t, capCmd)
+	chk := lab.Host(2).Command(ctx, bin, "check", "-i", "eth0", "--duration", "25s")
+	chkOut := netlab.Lines(t, chk)
+	_, waitScreen, quit := tmuxSession(t, ctx, "ip netns exec "+lab.Host(2).NS+" "+bin+" tui -i eth0 _p2p._tcp")
+	waitScreen("Avahi Node", 15*time.Second)
+	if out, err := lab.Host(2).Exec(ctx, "ss", "-ulpn"); err == nil {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "bonjourctl") && (strings.Contains(l, " 0.0.0.0:5353") || strings.Contains(l, " [::]:5353") || strings.Contains(l, " *:5353")) {
+				t.Errorf("a passive bonjourctl holds the wildcard address on 5353: %s", l)
+			}
+		}
+	}
+
+	answered := 0
+	for i := 0; i < 20; i++ {
+		out, _ := lab.Host(1).Exec(ctx, dig, "+time=2", "+tries=1", "-p", "5353", "@"+lab.Host(2).IPv4.String(), "Avahi Node._p2p._tcp.local.", "TXT")
+		if strings.Contains(out, `"key=value"`) {
+			answered++
+		}
+	}
+	if answered != 20 {
+		t.Errorf("avahi-daemon answered %d of 20 legacy unicast queries with capture, check and the TUI beside it", answered)
+	}
+	quit()
+	queries, replies := 0, 0
+	for l := range capLines {
+		var p struct {
+			Src, Dst string
+			Response bool
+		}
+		if json.Unmarshal([]byte(l), &p) != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(p.Src, "10.88.0.1:") && p.Dst == "10.88.0.2:5353" && !p.Response:
+			queries++
+		case p.Src == "10.88.0.2:5353" && strings.HasPrefix(p.Dst, "10.88.0.1:") && p.Response:
+			replies++
+		}
+	}
+	if err := capCmd.Wait(); err != nil {
+		t.Errorf("capture: %v\n%s", err, capErr.String())
+	}
+	if queries != 20 || replies != 20 {
+		t.Errorf("capture showed %d unicast queries and %d replies, want 20 and 20", queries, replies)
+	}
+	// N packets received, N shown, 0 filtered out, 0 dropped by bonjourctl
+	var recv, shown, filtered, dropped int
+	summary := capErr.String()[strings.LastIndex(strings.TrimSpace(capErr.String()), "\n")+1:]
+	if _, err := fmt.Sscanf(summary, "%d packets received, %d shown, %d filtered out, %d dropped by bonjourctl", &recv, &shown, &filtered, &dropped); err != nil || recv != shown+filtered+dropped || recv < 40 || dropped != 0 {
+		t.Errorf("capture summary %q does not account for every packet", summary)
+	}
+	for range chkOut {
+	}
+	_ = chk.Wait()
+}
+
+// resolveJSON is what the test reads of resolve --json.
+type resolveJSON struct {
+	Complete bool     `json:"complete"`
+	Missing  []string `json:"missing"`
+	Addrs    []string `json:"addrs"`
+	Host     string   `json:"host"`
+	TXT      struct {
+		State string `json:"state"`
+		RData string `json:"rdata"`
+	} `json:"txt"`
+	Queries int `json:"queries"`
+}
+
+// TestResolveRepeatedly: resolve run 20 times, each right after another
+// querier made the responder multicast the records (so it stays silent
+// for a second, RFC 6762 §6), against avahi-daemon and python3-zeroconf,
+// reports SRV, TXT and addresses every time; against a zero-length TXT it
+// says zero-length, with the bytes, and exits 1.
+func TestResolveRepeatedly(t *testing.T) {
+	lab := netlab.New(t, 6)
+	py := requireZeroconf(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "rep-avahi", Services: map[string]string{"node": avahiNode}})
+	pub := lab.Host(3).Command(ctx, py, "testdata/zc_publish.py", "ZC Node", "_p2p._tcp.local.", "4001", lab.Host(3).IPv4.String(), "096b65793d76616c7565")
+	netlab.WaitLine(t, netlab.Lines(t, pub), 20*time.Second, func(l string) bool { return l == "registered" })
+	defer func() { _ = pub.Process.Signal(syscall.SIGTERM); _ = pub.Wait() }()
+	time.Sleep(1500 * time.Millisecond)
+
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		name            string
+		resolver, asker int
+		wantRData       string
+	}{{"Avahi Node", 1, 4, "096b65793d76616c756504666c61670862696e3d00017f80"}, {"ZC Node", 5, 6, "096b65793d76616c7565"}} {
+		wg.Go(func() {
+			for i := 0; i < 20; i++ {
+				// Another querier first: the responder multicasts now.
+				_, _ = lab.Host(c.asker).Exec(ctx, bin, "query", "-i", "eth0", "--timeout", "200ms", c.name+"._p2p._tcp.local", "ANY")
+				out, err := lab.Host(c.resolver).Command(ctx, bin, "resolve", "-4", "-i", "eth0", "--json", c.name, "_p2p._tcp").Output()
+				var r resolveJSON
+				if jerr := json.Unmarshal(out, &r); err != nil || jerr != nil || !r.Complete || r.TXT.State != "present" || r.TXT.RData != c.wantRData || len(r.Addrs) == 0 || r.Host == "" {
+					t.Errorf("%s, run %d: %v: %s", c.name, i+1, err, out)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	empty := lab.Host(3).Command(ctx, py, "testdata/zc_publish.py", "ZC Empty", "_p2p._tcp.local.", "4002", lab.Host(3).IPv4.String(), "props:{}")
+	netlab.WaitLine(t, netlab.Lines(t, empty), 20*time.Second, func(l string) bool { return l == "registered" })
+	defer func() { _ = empty.Process.Signal(syscall.SIGTERM); _ = empty.Wait() }()
+	cmd := lab.Host(1).Command(ctx, bin, "resolve", "-4", "-i", "eth0", "ZC Empty", "_p2p._tcp")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "TXT   0 bytes (zero-length rdata)") ||
+		!strings.Contains(stderr.String(), "is zero-length RDATA (0 bytes): illegal (RFC 6763 §6.1)") {
+		t.Errorf("zero-length TXT: %v\n%s\n%s", err, out, stderr.String())
+	}
+}
+
+// TestDoctorHealthyPeers: in a quiet lab, doctor gives no warning and no
+// failure for a healthy avahi-daemon service or a python3-zeroconf one.
+func TestDoctorHealthyPeers(t *testing.T) {
+	lab := netlab.New(t, 4)
+	py := requireZeroconf(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "doc-avahi", Services: map[string]string{"node": avahiNode}})
+	pub := lab.Host(3).Command(ctx, py, "testdata/zc_publish.py", "ZC Node", "_p2p._tcp.local.", "4001", lab.Host(3).IPv4.String(), "096b65793d76616c7565")
+	netlab.WaitLine(t, netlab.Lines(t, pub), 20*time.Second, func(l string) bool { return l == "registered" })
+	defer func() { _ = pub.Process.Signal(syscall.SIGTERM); _ = pub.Wait() }()
+	time.Sleep(1500 * time.Millisecond)
+	var wg sync.WaitGroup
+	for i, name := range []string{"Avahi Node", "ZC Node"} {
+		host := []int{1, 4}[i]
+		wg.Go(func() {
+			out, err := lab.Host(host).Command(ctx, bin, "doctor", "--json", "-4", "-i", "eth0", "--wait", "2s", name, "_p2p._tcp").Output()
+			var rep doctorJSON
+			if jerr := json.Unmarshal(out, &rep); err != nil || jerr != nil {
+				t.Errorf("doctor %s: %v\n%s", name, err, out)
+				return
+			}
+			if !strings.HasPrefix(rep.Verdict, "TXT record is on the wire") {
+				t.Errorf("doctor %s: verdict %q", name, rep.Verdict)
+			}
+			for _, l := range rep.Lines {
+				if l.Level == "warn" || l.Level == "fail" {
+					t.Errorf("doctor %s: %s %s: %s", name, l.Level, l.Topic, l.Reason)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestInterfaceScoping: host 1 is on two links; advertise and capture use
+// eth0 only. A query from host 3, on the other link, gets no answer and is
+// not captured, even with another socket on host 1 joined to the group on
+// that link; host 2, on eth0's link, resolves the service.
+func TestInterfaceScoping(t *testing.T) {
+	lab := netlab.New(t, 3)
+	lab.SecondLink(1, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := lab.Host(3).Exec(ctx, "ip", "link", "set", "eth0", "down"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// Joined on eth1: with IP_MULTICAST_ALL on, every socket on host 1
+	// would receive eth1's group packets.
+	other := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth1", "--duration", "20s")
+	other.Stdout = nil
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
+	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-i", "eth0", "--json", "--duration", "8s")
+	capLines := netlab.Lines(t, capCmd)
+	adv := lab.Host(1).Command(ctx, bin, "advertise", "-i", "eth0", "Scoped", "_p2p._tcp", "4001", "--txt", "k=v")
+	netlab.WaitLine(t, netlab.Lines(t, adv), 10*time.Second, netlab.Containing("announced (2 of 2)"))
+	defer func() { _ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT); _ = adv.Wait() }()
+
+	cmd := lab.Host(3).Command(ctx, bin, "query", "-i", "eth1", "--timeout", "2500ms", "Scoped._p2p._tcp.local", "SRV")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("a query on the other link was answered:\n%s", out)
+	}
+	if out, err := lab.Host(2).Command(ctx, bin, "resolve", "-i", "eth0", "Scoped", "_p2p._tcp").CombinedOutput(); err != nil {
+		t.Errorf("resolve on eth0's link: %v\n%s", err, out)
+	}
+	for l := range capLines {
+		if strings.Contains(l, `"src":"10.89.`) || strings.Contains(l, `"src":"[fe80::89:`) || strings.Contains(l, `"src":"[fd89:`) {
+			t.Errorf("capture -i eth0 showed a packet from the other link: %s", l)
+		}
+		if strings.Contains(l, `"interface":"eth1"`) {
+			t.Errorf("capture -i eth0 showed a packet on eth1: %s", l)
+		}
+	}
+	_ = capCmd.Wait()
+}
