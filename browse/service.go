@@ -112,7 +112,7 @@ func diff(old, new *Service, ot map[uint16]uint32) []Change {
 	if old.Port != new.Port {
 		out = append(out, Change{"port", fmt.Sprint(old.Port), fmt.Sprint(new.Port)})
 	}
-	if !strings.EqualFold(old.Host, new.Host) {
+	if !mdns.EqualNames(old.Host, new.Host) {
 		out = append(out, Change{"host", old.Host, new.Host})
 	}
 	if !slices.Equal(old.Addrs, new.Addrs) {

@@ -111,7 +111,7 @@ func (c *Checker) add(level Level, rule, section string, src netip.Addr, at time
 	}
 }
 
-func (c *Checker) wanted(name string) bool { return c.filter == nil || c.filter(strings.ToLower(name)) }
+func (c *Checker) wanted(name string) bool { return c.filter == nil || c.filter(mdns.NameKey(name)) }
 
 // Packet judges one received packet.
 func (c *Checker) Packet(p *mdns.Packet) {
@@ -159,10 +159,10 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	for _, q := range m.Questions {
 		// A querier on both families sends each question twice, a few
 		// milliseconds apart; an answer's delay counts from the first copy.
-		if at, ok := c.queried[strings.ToLower(q.Name)]; !ok || p.Received.Sub(at) > 50*time.Millisecond {
-			c.queried[strings.ToLower(q.Name)] = p.Received
+		if at, ok := c.queried[mdns.NameKey(q.Name)]; !ok || p.Received.Sub(at) > 50*time.Millisecond {
+			c.queried[mdns.NameKey(q.Name)] = p.Received
 		}
-		c.asked[nameType{strings.ToLower(q.Name), q.Type}] = p.Received
+		c.asked[nameType{mdns.NameKey(q.Name), q.Type}] = p.Received
 	}
 	// Known answers (§7.1), kept briefly to judge the replies.
 	cut := 0
@@ -172,7 +172,7 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	c.known = c.known[cut:]
 	for _, a := range m.Answers {
 		if t, ok := a.Target(); ok && a.Type == mdns.TypePTR {
-			c.known = append(c.known, knownAnswer{p.Received, strings.ToLower(a.Name), strings.ToLower(t), a.TTL})
+			c.known = append(c.known, knownAnswer{p.Received, mdns.NameKey(a.Name), mdns.NameKey(t), a.TTL})
 		}
 	}
 	if p.Src.Port() != mdns.Port {
@@ -190,7 +190,7 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 		if !c.wanted(q.Name) {
 			continue
 		}
-		k := probeKey{src.WithZone(""), strings.ToLower(q.Name)}
+		k := probeKey{src.WithZone(""), mdns.NameKey(q.Name)}
 		c.probes[k] = append(c.probes[k], p.Received)
 		if q.Type != mdns.TypeANY {
 			c.add(Warn, "probe-type", "RFC 6762 §8.1", src, p.Received, q.Name, "probes for %s with type %s; probes ask type ANY", mdns.EscapeText(q.Name), mdns.TypeString(q.Type))
@@ -253,7 +253,7 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 				}
 			}
 			c.record(p, r, legacy, multicast, si == 0, onlyPTR)
-			if r.Type == mdns.TypePTR && r.TTL > 0 && !strings.HasPrefix(strings.ToLower(r.Name), "_services._dns-sd._udp") && !strings.HasSuffix(r.Name, ".arpa.") {
+			if r.Type == mdns.TypePTR && r.TTL > 0 && !strings.HasPrefix(mdns.NameKey(r.Name), "_services._dns-sd._udp") && !strings.HasSuffix(r.Name, ".arpa.") {
 				hasPTR = true
 			}
 		}
@@ -289,7 +289,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 		}
 		return
 	}
-	ln := strings.ToLower(r.Name)
+	ln := mdns.NameKey(r.Name)
 	if r.TTL == 0 {
 		c.goodbye[ln] = true
 		return
@@ -328,7 +328,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 	if multicast && answer {
 		solicited := c.solicited(r, p.Received)
 		c.answerChecks(p, r, onlyPTR)
-		k := respKey{src.WithZone(""), strings.ToLower(r.Name), r.Type}
+		k := respKey{src.WithZone(""), mdns.NameKey(r.Name), r.Type}
 		// Records no question asked for in the 150 ms before (shared
 		// answers wait at most 120 ms) are announcements, which must be at
 		// least one second apart (§8.3).
@@ -341,7 +341,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 			c.annMC[k] = p.Received
 		}
 		if r.Type == mdns.TypePTR {
-			if q, ok := c.queried[strings.ToLower(r.Name)]; ok {
+			if q, ok := c.queried[mdns.NameKey(r.Name)]; ok {
 				// Judged on pure PTR answers only: an announcement that
 				// happens to follow a query is not an answer to it.
 				if d := p.Received.Sub(q); onlyPTR && !defending && d >= 0 && d < 20*time.Millisecond && c.hosts[src.WithZone("")] != "" {
@@ -351,7 +351,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 		}
 	}
 	if unique(r.Type) {
-		pk := probeKey{src.WithZone(""), strings.ToLower(r.Name)}
+		pk := probeKey{src.WithZone(""), mdns.NameKey(r.Name)}
 		if _, ok := c.probes[pk]; !ok && r.Type != mdns.TypeA && r.Type != mdns.TypeAAAA {
 			c.probes[pk] = nil // seen announced; judged in Findings
 		}
@@ -363,11 +363,11 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 // records (§6).
 func (c *Checker) answerChecks(p *mdns.Packet, r *mdns.Record, onlyPTR bool) {
 	src := p.Src.Addr()
-	ln := strings.ToLower(r.Name)
+	ln := mdns.NameKey(r.Name)
 	// Judged on pure PTR answers only: an announcement that happens to
 	// follow a query is not an answer to it.
 	if t, ok := r.Target(); ok && r.Type == mdns.TypePTR && onlyPTR {
-		lt := strings.ToLower(t)
+		lt := mdns.NameKey(t)
 		for _, k := range c.known {
 			if d := p.Received.Sub(k.at); d >= 0 && d < 150*time.Millisecond && k.name == ln && k.target == lt && k.ttl*2 >= r.TTL {
 				c.add(Fail, "known-answer-ignored", "RFC 6762 §7.1", src, p.Received, ln+lt,
@@ -388,7 +388,7 @@ func (c *Checker) answerChecks(p *mdns.Packet, r *mdns.Record, onlyPTR bool) {
 // solicited: a question for this record (its name and type, or ANY) was
 // asked in the 150 ms before it.
 func (c *Checker) solicited(r *mdns.Record, at time.Time) bool {
-	ln := strings.ToLower(r.Name)
+	ln := mdns.NameKey(r.Name)
 	for _, t := range []uint16{r.Type, mdns.TypeANY} {
 		if q, ok := c.asked[nameType{ln, t}]; ok && at.Sub(q) >= 0 && at.Sub(q) < 150*time.Millisecond {
 			return true
@@ -441,7 +441,7 @@ func validServiceName(s string) bool {
 // sending goodbyes: the caller asked for name at asked and nothing came
 // back since (RFC 6762 §10.1).
 func (c *Checker) Vanished(name string, asked, now time.Time) {
-	ln := strings.ToLower(name)
+	ln := mdns.NameKey(name)
 	last, ok := c.lastSeen[ln]
 	// A responder heard shortly before the question may rightly stay
 	// silent: it multicast the record less than a second ago (§6).

@@ -17,6 +17,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
 // Limits that keep memory bounded however busy the link is.
@@ -99,7 +100,7 @@ func (m *Model) apply(ev browse.Event) {
 	if ev.At.After(m.now) {
 		m.now = ev.At
 	}
-	k := strings.ToLower(ev.Service.Name)
+	k := mdns.NameKey(ev.Service.Name)
 	r := m.rows[k]
 	if r == nil {
 		if ev.Kind == browse.Removed {

@@ -2,13 +2,13 @@ package tui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
 // Update handles one message. It does no I/O and reads no clock.
@@ -62,7 +62,7 @@ func (m *Model) addPacket(p Packet) {
 		}
 		// Address and host records belong to the instances on that host.
 		for _, r := range m.rows {
-			if strings.EqualFold(r.svc.Host, n) && (len(r.packets) == 0 || r.packets[len(r.packets)-1].Text != p.Text) {
+			if mdns.EqualNames(r.svc.Host, n) && (len(r.packets) == 0 || r.packets[len(r.packets)-1].Text != p.Text) {
 				r.packets = append(r.packets, p)
 				if len(r.packets) > maxPackets {
 					r.packets = r.packets[len(r.packets)-maxPackets:]
