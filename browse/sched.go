@@ -14,7 +14,6 @@ type task struct {
 	at    time.Time
 	index int // position in the heap; -1 when not scheduled
 	kind  taskKind
-	step  int // refresh: index into refreshPoints
 	rec   *Record
 	name  string // type or instance key
 	req   *resolveReq

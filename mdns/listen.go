@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -212,7 +211,6 @@ type sock struct {
 // sockets is a Core's socket set.
 type sockets struct {
 	core       *Core
-	mu         sync.Mutex
 	all        []*sock
 	legacyPort int
 	closers    []func() error
