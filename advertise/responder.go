@@ -53,6 +53,20 @@ type Config struct {
 	InterfaceAddrs func(ifi net.Interface) []netip.Addr
 	// Events is the length of the event queue (default 4096).
 	Events int
+	// YieldHost says the host name is this machine's own (not given with
+	// --host or --ip): when another mDNS stack on this host (avahi-daemon,
+	// mDNSResponder) publishes or probes for it, the responder publishes
+	// the service records only, with the SRV pointing at that name, and
+	// never defends the name against that stack, which would make it
+	// rename the machine.
+	YieldHost bool
+	// LocalStack describes the other mDNS stacks on this host ("avahi-daemon
+	// (pid 412)"), for events; it returns "" when it knows of none. Nil:
+	// unknown.
+	LocalStack func() string
+	// Neighbor returns a neighbor's link-layer address, for conflict
+	// reports (default mdns.HardwareAddr).
+	Neighbor func(ifIndex int, a netip.Addr) (net.HardwareAddr, bool)
 }
 
 // Kind names what a responder did.
@@ -71,6 +85,13 @@ const (
 	// SendFailed: a packet did not go out on some interface or family
 	// (or was refused by the size rules); Detail says which and why.
 	SendFailed Kind = "send-failed"
+	// HostShared: another mDNS stack on this host publishes the host
+	// name; from now on only the service records are published.
+	HostShared Kind = "host-shared"
+	// LinkChanged: an interface went down or came up or changed
+	// addresses (Detail); after all but a link going down the names are
+	// probed and announced again (RFC 6762 §8.3).
+	LinkChanged Kind = "link"
 )
 
 // Event is one thing the responder did, for people and logs.
@@ -86,6 +107,10 @@ type Event struct {
 	Unicast   bool     // answered by unicast (QU or legacy)
 	Legacy    bool     // a legacy unicast query (source port not 5353)
 	Err       error    // send-failed: the error
+	// Source says what sent a conflicting packet: "another host (MAC
+	// 02:88:00:00:00:03)", "another mDNS stack on this host (avahi-daemon
+	// (pid 412))".
+	Source string
 }
 
 // Stats counts what the responder could not do.
@@ -108,11 +133,12 @@ type Responder struct {
 	updates int // SetTXT calls since the last applied update
 	stats   Stats
 
-	box       *outbox.Box[Event]
-	sub       *mdns.Sub
-	conflicts []time.Time
-	lastMC    map[mcKey]time.Time
-	delayed   map[int]*pendingResponse
+	box        *outbox.Box[Event]
+	sub        *mdns.Sub
+	conflicts  []time.Time
+	lastMC     map[mcKey]time.Time
+	delayed    map[int]*pendingResponse
+	hostShared bool // another stack on this host owns the host name
 }
 
 type mcKey struct {
@@ -141,6 +167,9 @@ func New(link Link, svc Service, cfg Config) *Responder {
 	}
 	if cfg.InterfaceAddrs == nil {
 		cfg.InterfaceAddrs = InterfaceAddrs
+	}
+	if cfg.Neighbor == nil {
+		cfg.Neighbor = mdns.HardwareAddr
 	}
 	return &Responder{link: link, cfg: cfg, svc: svc, txtNew: make(chan struct{}, 1), lastMC: map[mcKey]time.Time{}, delayed: map[int]*pendingResponse{}}
 }
@@ -222,6 +251,9 @@ func (r *Responder) addrsFor(ifi net.Interface) []netip.Addr {
 }
 
 func (r *Responder) recordsFor(ifIndex int) *records {
+	if r.hostShared {
+		return build(&r.svc, nil, r.cfg.Faults) // the host's addresses are the other stack's
+	}
 	for _, ifi := range r.link.Interfaces() {
 		if ifi.Index == ifIndex {
 			return build(&r.svc, r.addrsFor(ifi), r.cfg.Faults)
@@ -278,9 +310,6 @@ func (r *Responder) Run(ctx context.Context, fn func(Event) error) (err error) {
 	return err
 }
 
-// errStopped means the event consumer failed: stop.
-var errStopped = errors.New("advertise: event consumer failed")
-
 func (r *Responder) emit(ev Event) {
 	if ev.At.IsZero() {
 		ev.At = time.Now()
@@ -291,200 +320,10 @@ func (r *Responder) emit(ev Event) {
 	r.box.Put(ev)
 }
 
-// run is the state machine: probe, announce, then answer.
-func (r *Responder) run(ctx context.Context) error {
-	for {
-		if !r.cfg.Faults.NoProbe {
-			if err := r.probe(ctx); err != nil {
-				return r.stopErr(err)
-			}
-		}
-		if err := r.announce(ctx, "announced"); err != nil {
-			return r.stopErr(err)
-		}
-		reprobe, err := r.serve(ctx)
-		if err != nil || !reprobe {
-			return r.stopErr(err)
-		}
-	}
-}
-
-func (r *Responder) stopErr(err error) error {
-	if errors.Is(err, errStopped) {
-		return nil // Run's deferred Close returns the consumer's error
-	}
-	return err
-}
-
-// next returns the next packet, the end of ctx, or a timeout.
-func (r *Responder) next(ctx context.Context, t *time.Timer) (p mdns.Packet, got bool, err error) {
-	select {
-	case <-ctx.Done():
-		return p, false, ctx.Err()
-	case <-r.box.Failed():
-		return p, false, errStopped
-	case <-t.C:
-		return p, false, nil
-	case p, ok := <-r.sub.C():
-		if !ok {
-			_, err := r.sub.Recv(ctx)
-			return p, false, fmt.Errorf("receive: %w", err)
-		}
-		return p, true, nil
-	}
-}
-
-// wait waits d while answering (after probing) or watching for conflicts
-// (while probing). It returns conflict=true when a packet conflicts with
-// our names, lost=true when we lost a simultaneous-probe tie-break.
-func (r *Responder) wait(ctx context.Context, d time.Duration, probing bool) (conflict, lost bool, err error) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		p, got, err := r.next(ctx, t)
-		if err != nil || !got {
-			return false, false, err
-		}
-		m, perr := mdns.Parse(p.Raw)
-		if perr != nil {
-			continue
-		}
-		if probing {
-			if c := r.conflictIn(m); c != "" {
-				r.emit(Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: c})
-				return true, false, nil
-			}
-			if r.lostTieBreak(m) {
-				r.emit(Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: "simultaneous probe with lexicographically later records (RFC 6762 §8.2); probing again in 1 s"})
-				return false, true, nil
-			}
-			continue
-		}
-		r.handle(&p, m)
-	}
-}
-
-// probe runs RFC 6762 §8.1 probing, renaming on conflicts. It returns nil
-// once the names are ours.
-func (r *Responder) probe(ctx context.Context) error {
-	delay := r.cfg.Rand(250 * time.Millisecond)
-	for {
-		// Rate limit (§8.1): after 15 conflicts in 10 s, wait 5 s.
-		now := time.Now()
-		recent := r.conflicts[:0]
-		for _, c := range r.conflicts {
-			if now.Sub(c) < 10*time.Second {
-				recent = append(recent, c)
-			}
-		}
-		r.conflicts = recent
-		if len(recent) >= 15 {
-			r.emit(Event{Kind: RateLimit, Detail: "15 conflicts in 10 s: waiting 5 s before probing again (RFC 6762 §8.1)"})
-			delay = 5 * time.Second
-		}
-		r.emit(Event{Kind: Probing, Detail: "3 probes 250 ms apart (QU, type ANY, proposed records in the authority section)"})
-		conflict, lost, err := r.wait(ctx, delay, true)
-		for i := 0; i < 3 && err == nil && !conflict && !lost; i++ {
-			r.sendProbe(i + 1)
-			conflict, lost, err = r.wait(ctx, 250*time.Millisecond, true)
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case lost:
-			delay = time.Second
-		case conflict:
-			r.conflicts = append(r.conflicts, time.Now())
-			old := r.svc.instanceName()
-			r.rename()
-			r.emit(Event{Kind: Renamed, Detail: fmt.Sprintf("%s is taken; now %s", mdns.EscapeText(old), mdns.EscapeText(r.svc.instanceName()))})
-			delay = 0
-		default:
-			return nil
-		}
-	}
-}
-
-// rename turns "Name" into "Name (2)", "Name (2)" into "Name (3)" (RFC 6763 §13.3 style).
-func (r *Responder) rename() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	base, n := r.svc.Instance, 1
-	if i := strings.LastIndex(base, " ("); i >= 0 && strings.HasSuffix(base, ")") {
-		if _, err := fmt.Sscanf(base[i+2:len(base)-1], "%d", &n); err == nil {
-			base = base[:i]
-		} else {
-			n = 1
-		}
-	}
-	r.svc.Instance = fmt.Sprintf("%s (%d)", base, n+1)
-}
-
-func (r *Responder) sendProbe(n int) {
-	for _, ifi := range r.link.Interfaces() {
-		recs := r.recordsFor(ifi.Index)
-		m := new(dns.Msg)
-		m.Authoritative = r.cfg.Faults.AAInQueries
-		inst := r.svc.instanceName()
-		m.Question = []dns.Question{{Name: inst, Qtype: dns.TypeANY, Qclass: dns.ClassINET | 1<<15}}
-		ns := []dns.RR{clearFlush(recs.srv), clearFlush(recs.txt)}
-		if len(recs.addrs) > 0 {
-			m.Question = append(m.Question, dns.Question{Name: dns.Fqdn(r.svc.Host), Qtype: dns.TypeANY, Qclass: dns.ClassINET | 1<<15})
-			for _, a := range recs.addrs {
-				ns = append(ns, clearFlush(a))
-			}
-		}
-		m.Ns = ns
-		if err := r.multicast(ifi.Index, m); err != nil {
-			r.sendFailed(fmt.Sprintf("probe %d of 3", n), err)
-		}
-	}
-}
-
 func clearFlush(rr dns.RR) dns.RR {
 	c := dns.Copy(rr)
 	c.Header().Class &^= 1 << 15
 	return c
-}
-
-// conflictIn reports a response carrying a record for one of our unique
-// names with data other than ours (RFC 6762 §8.1, §9).
-func (r *Responder) conflictIn(m *mdns.Message) string {
-	if !m.Response() {
-		return ""
-	}
-	inst, host := r.svc.instanceName(), dns.Fqdn(r.svc.Host)
-	for _, ifi := range r.link.Interfaces() {
-		ours := r.recordsFor(ifi.Index).unique()
-		for _, sec := range [][]mdns.Record{m.Answers, m.Additional} {
-			for i := range sec {
-				rec := &sec[i]
-				isInst, isHost := mdns.EqualNames(rec.Name, inst), mdns.EqualNames(rec.Name, host)
-				if !isInst && !isHost {
-					continue
-				}
-				if rec.TTL == 0 || rec.Type == dns.TypeNSEC {
-					continue
-				}
-				same := false
-				for _, o := range ours {
-					if o.Header().Rrtype == rec.Type && mdns.EqualNames(o.Header().Name, rec.Name) && sameRData(o, rec) {
-						same = true
-					}
-				}
-				if isHost && (rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA) && len(r.svc.Addrs) == 0 {
-					// Address records for our host from another of our
-					// interfaces or families are ours too.
-					same = same || r.isOwnAddr(rec)
-				}
-				if !same {
-					return fmt.Sprintf("%s %s is in use with other data", mdns.EscapeText(rec.Name), mdns.TypeString(rec.Type))
-				}
-			}
-		}
-	}
-	return ""
 }
 
 func (r *Responder) isOwnAddr(rec *mdns.Record) bool {
@@ -568,48 +407,6 @@ func canonicalRData(a *mdns.Record) []byte {
 	return a.Data
 }
 
-// announce sends all records twice, one second apart (RFC 6762 §8.3). An
-// announcement that went out nowhere is reported as a send failure, not
-// as announced.
-func (r *Responder) announce(ctx context.Context, what string) error {
-	gap := time.Second
-	if r.cfg.Faults.FastAnnounce {
-		gap = 200 * time.Millisecond
-	}
-	for i := 1; i <= 2; i++ {
-		var failed []string
-		sent := false
-		for _, ifi := range r.link.Interfaces() {
-			m := r.response()
-			m.Answer = r.recordsFor(ifi.Index).all()
-			err := r.multicast(ifi.Index, m)
-			if err != nil {
-				failed = append(failed, err.Error())
-				r.count(err)
-			}
-			var se *mdns.SendErrors
-			if err == nil || (errors.As(err, &se) && se.Sent > 0) {
-				sent = true
-			}
-		}
-		detail := fmt.Sprintf("%s (%d of 2)", what, i)
-		switch {
-		case !sent:
-			r.emit(Event{Kind: SendFailed, Detail: detail + " not sent: " + strings.Join(failed, "; ")})
-		case len(failed) > 0:
-			r.emit(Event{Kind: Announced, Detail: detail + "; not sent everywhere: " + strings.Join(failed, "; ")})
-		default:
-			r.emit(Event{Kind: Announced, Detail: detail})
-		}
-		if i == 1 {
-			if _, _, err := r.wait(ctx, gap, false); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 func (r *Responder) response() *dns.Msg {
 	m := new(dns.Msg)
 	m.Response, m.Authoritative = true, true
@@ -664,67 +461,6 @@ func (r *Responder) multicast(ifIndex int, m *dns.Msg) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// serve answers queries until ctx ends. reprobe is true when a conflicting
-// response means our records must be probed again (§9).
-func (r *Responder) serve(ctx context.Context) (reprobe bool, err error) {
-	for {
-		next := time.Hour
-		for _, d := range r.delayed {
-			next = min(next, time.Until(d.at))
-		}
-		t := time.NewTimer(max(next, 0))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, ctx.Err()
-		case <-r.box.Failed():
-			t.Stop()
-			return false, errStopped
-		case <-r.txtNew:
-			t.Stop()
-			if err := r.applyTXT(ctx); err != nil {
-				return false, err
-			}
-		case <-t.C:
-			r.flushDelayed()
-		case p, ok := <-r.sub.C():
-			t.Stop()
-			if !ok {
-				_, err := r.sub.Recv(ctx)
-				return false, fmt.Errorf("receive: %w", err)
-			}
-			m, perr := mdns.Parse(p.Raw)
-			if perr != nil {
-				continue
-			}
-			if c := r.conflictIn(m); c != "" {
-				r.emit(Event{Kind: Conflict, From: p.Src, Interface: p.IfName, Detail: c + "; probing again (RFC 6762 §9)"})
-				return true, nil
-			}
-			r.handle(&p, m)
-		}
-	}
-}
-
-// applyTXT publishes the latest SetTXT, announcing it twice.
-func (r *Responder) applyTXT(ctx context.Context) error {
-	r.mu.Lock()
-	n := r.updates
-	if n == 0 {
-		r.mu.Unlock()
-		return nil // a signal for updates already applied
-	}
-	r.svc.TXT = r.pending
-	r.updates = 0
-	r.mu.Unlock()
-	detail := "new TXT: " + txtText(r.svc.TXT)
-	if n > 1 {
-		detail += fmt.Sprintf(" (the latest of %d updates that arrived together)", n)
-	}
-	r.emit(Event{Kind: TXTUpdated, Detail: detail})
-	return r.announce(ctx, "TXT update announced")
 }
 
 func (r *Responder) flushDelayed() {
@@ -786,7 +522,7 @@ func (r *Responder) handle(p *mdns.Packet, m *mdns.Message) {
 			if !any && q.Type != dns.TypeSRV && q.Type != dns.TypeTXT {
 				answer = append(answer, nsec(inst, recs.txt.Header().Ttl, []uint16{dns.TypeTXT, dns.TypeSRV}, !r.cfg.Faults.NoCacheFlush))
 			}
-		case mdns.EqualNames(q.Name, host):
+		case !r.hostShared && mdns.EqualNames(q.Name, host):
 			matched = true
 			has4, has6 := false, false
 			for _, a := range recs.addrs {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Core is a process's one mDNS endpoint: the sockets on the selected
@@ -48,7 +49,22 @@ type Core struct {
 	closerDone                                      chan struct{}
 	reads                                           []func() error
 	startOnce                                       sync.Once
+
+	local atomic.Pointer[map[netip.Addr]bool] // this host's addresses on the selected interfaces
+	ownMu sync.Mutex
+	own   [256]ownMark // what this core sent lately, to know its looped-back copies
+	ownN  int
 }
+
+// ownMark is a message this core sent: its hash and when.
+type ownMark struct {
+	hash uint64
+	at   time.Time
+}
+
+// ownWindow is how long a sent message is remembered: multicast loopback
+// takes microseconds, a busy receive queue a little longer.
+const ownWindow = 3 * time.Second
 
 type errBox struct{ err error }
 
@@ -61,6 +77,9 @@ type Backend struct {
 	// LegacyPort is the port of a legacy unicast querier's socket (RFC
 	// 6762 §6.7); 0 when there is none.
 	LegacyPort int
+	// LocalAddrs are this host's addresses on the interfaces, to tell
+	// packets from this host (Packet.Local) from the rest.
+	LocalAddrs []netip.Addr
 	// Write sends one datagram out of an interface; legacy selects the
 	// legacy querier's socket.
 	Write func(msg []byte, ifIndex int, dst netip.AddrPort, legacy bool) error
@@ -70,6 +89,7 @@ type Backend struct {
 func NewCore(b Backend) *Core {
 	c := newCore(b.Interfaces, b.IPv4, b.IPv6)
 	c.legacyPort = b.LegacyPort
+	c.SetLocalAddrs(b.LocalAddrs)
 	c.write = b.Write
 	if c.write == nil {
 		c.write = func([]byte, int, netip.AddrPort, bool) error { return errors.New("mdns: this core cannot send") }
@@ -113,6 +133,7 @@ type Sub struct {
 	name      string
 	core      *Core
 	ch        chan Packet
+	links     chan LinkChange
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
 	done      chan struct{}
@@ -129,7 +150,7 @@ func (c *Core) Subscribe(name string, size int) *Sub {
 	if size <= 0 {
 		size = DefaultQueue
 	}
-	s := &Sub{name: name, core: c, ch: make(chan Packet, size), done: make(chan struct{})}
+	s := &Sub{name: name, core: c, ch: make(chan Packet, size), links: make(chan LinkChange, 64), done: make(chan struct{})}
 	c.mu.Lock()
 	if c.closed {
 		close(s.ch)
@@ -195,11 +216,67 @@ func (s *Sub) Delivered() uint64 { return s.delivered.Load() }
 // Name returns the subscriber's name.
 func (s *Sub) Name() string { return s.name }
 
+// SetLocalAddrs replaces the set of this host's addresses (after a link
+// change).
+func (c *Core) SetLocalAddrs(addrs []netip.Addr) {
+	m := make(map[netip.Addr]bool, len(addrs))
+	for _, a := range addrs {
+		m[a.WithZone("").Unmap()] = true
+	}
+	c.local.Store(&m)
+}
+
+// IsLocal reports whether a is one of this host's addresses on the
+// selected interfaces.
+func (c *Core) IsLocal(a netip.Addr) bool {
+	m := c.local.Load()
+	return m != nil && (*m)[a.WithZone("").Unmap()]
+}
+
+// markSent remembers a message this core sent.
+func (c *Core) markSent(msg []byte) {
+	h := hash64(msg)
+	now := time.Now()
+	c.ownMu.Lock()
+	c.own[c.ownN%len(c.own)] = ownMark{h, now}
+	c.ownN++
+	c.ownMu.Unlock()
+}
+
+// sentLately reports whether this core sent msg in the last ownWindow.
+func (c *Core) sentLately(msg []byte, now time.Time) bool {
+	h := hash64(msg)
+	c.ownMu.Lock()
+	defer c.ownMu.Unlock()
+	for i := range c.own {
+		if m := c.own[i]; m.hash == h && now.Sub(m.at) < ownWindow && !m.at.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// hash64 is FNV-1a.
+func hash64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
 // Deliver hands a received packet to every subscriber, as the socket
 // readers do. Packets from an interface that is not selected are dropped
-// and counted. Deliver after Close does nothing.
+// and counted. Deliver marks packets from this host's addresses Local, and
+// those this core sent itself (a looped-back copy) Own. Deliver after
+// Close does nothing.
 func (c *Core) Deliver(p Packet) {
 	c.received.Add(1)
+	if p.Src.IsValid() && c.IsLocal(p.Src.Addr()) {
+		p.Local = true
+		p.Own = c.sentLately(p.Raw, time.Now())
+	}
 	if p.IfIndex != 0 {
 		if _, ok := c.byIdx[p.IfIndex]; !ok {
 			c.otherIface.Add(1)
@@ -397,6 +474,9 @@ func (c *Core) Send(msg []byte, to Dest) error {
 			if (fam == 4 && !c.v4) || (fam == 6 && !c.v6) {
 				res.Failed = append(res.Failed, &SendError{Interface: ifi.Name, Family: fam, Dst: dst, Err: fmt.Errorf("no IPv%d socket is open", fam)})
 				continue
+			}
+			if res.Sent == 0 && len(res.Failed) == 0 {
+				c.markSent(msg) // before the write: its loopback may come back at once
 			}
 			if err := c.write(msg, ifi.Index, dst, to.Legacy); err != nil {
 				res.Failed = append(res.Failed, &SendError{Interface: ifi.Name, Family: fam, Dst: dst, Err: err})

@@ -39,6 +39,13 @@ type Packet struct {
 	// socket (Config.Observe) rather than received by this process's
 	// sockets: addressed to another stack on this host, or sent by one.
 	Observed bool
+	// Local is set when the source is one of this host's addresses: this
+	// process (Own) or another program on the host (avahi-daemon,
+	// mDNSResponder, another bonjourctl).
+	Local bool
+	// Own is set on this process's own packets coming back (multicast
+	// loopback, or another interface on the same link).
+	Own bool
 }
 
 // Family returns 4 or 6.
@@ -128,6 +135,8 @@ func Listen(ctx context.Context, cfg Config) (*Core, error) {
 	if !groupBound && !cfg.Unicast {
 		c.unseen = append(c.unseen, "on this system the mDNS sockets are bound to port 5353 on every address, as every mDNS stack here does, so the system may hand bonjourctl unicast packets meant for another stack on this host")
 	}
+	c.SetLocalAddrs(interfaceAddrs(ifaces))
+	reads = append(reads, s.linkWatch())
 	c.write = s.write
 	c.closeIO = s.close
 	c.kernelDrops = s.kernelDrops
@@ -180,6 +189,25 @@ func selectInterfaces(cfg Config) ([]net.Interface, error) {
 		return nil, errors.New("no interface is up and multicast-capable (select one with -i)")
 	}
 	return out, nil
+}
+
+// interfaceAddrs lists the unicast addresses of the interfaces.
+func interfaceAddrs(ifaces []net.Interface) []netip.Addr {
+	var out []netip.Addr
+	for _, ifi := range ifaces {
+		as, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range as {
+			if pn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(pn.IP); ok {
+					out = append(out, ip.Unmap())
+				}
+			}
+		}
+	}
+	return out
 }
 
 // InterfaceError is an interface named by the user that cannot be used.

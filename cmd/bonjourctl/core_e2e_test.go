@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -275,4 +276,55 @@ func TestInterfaceScoping(t *testing.T) {
 		}
 	}
 	_ = capCmd.Wait()
+}
+
+// TestAdvertiseBesideAvahiHostName: avahi-daemon's host name is the
+// machine's own, as on any Linux box. bonjourctl advertise without --host,
+// started before or after it, publishes its service records only, says
+// so, and avahi never renames the machine; a browser on another host
+// resolves the service through avahi's address records.
+func TestAdvertiseBesideAvahiHostName(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _, _ = strings.Cut(host, ".")
+	for _, order := range []string{"avahi first", "bonjourctl first"} {
+		t.Run(order, func(t *testing.T) {
+			lab := netlab.New(t, 2)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var avahi *netlab.Avahi
+			startAvahi := func() {
+				avahi = lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: host})
+			}
+			if order == "avahi first" {
+				startAvahi()
+				time.Sleep(2 * time.Second)
+			}
+			adv := lab.Host(2).Command(ctx, bin, "advertise", "-i", "eth0", "Beside Avahi", "_p2p._tcp", "4001", "--txt", "k=v")
+			advLines := netlab.Lines(t, adv)
+			defer func() { _ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT); _ = adv.Wait() }()
+			var seen []string
+			if order == "avahi first" {
+				netlab.WaitLine(t, advLines, 10*time.Second, func(l string) bool { seen = append(seen, l); return strings.Contains(l, "host-shared") })
+			} else {
+				netlab.WaitLine(t, advLines, 10*time.Second, func(l string) bool { seen = append(seen, l); return strings.Contains(l, "announced (2 of 2)") })
+				startAvahi()
+				netlab.WaitLine(t, advLines, 10*time.Second, func(l string) bool { seen = append(seen, l); return strings.Contains(l, "host-shared") })
+			}
+			time.Sleep(3 * time.Second) // avahi probes and announces its name
+			if log := avahi.Log(); strings.Contains(log, "conflict") || !strings.Contains(log, "Server startup complete. Host name is "+host+".local") {
+				t.Errorf("avahi-daemon's log:\n%s", log)
+			}
+			out, err := lab.Host(1).Command(ctx, bin, "resolve", "-4", "-i", "eth0", "--json", "Beside Avahi", "_p2p._tcp").Output()
+			var r resolveJSON
+			if jerr := json.Unmarshal(out, &r); err != nil || jerr != nil || !r.Complete || r.Host != host+".local." || len(r.Addrs) == 0 {
+				t.Errorf("resolve: %v %s\nadvertise said:\n%s", err, out, strings.Join(seen, "\n"))
+			}
+			if log := avahi.Log(); strings.Contains(strings.ToLower(log), "conflict") {
+				t.Errorf("avahi-daemon reported a conflict:\n%s", log)
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bonjourctl/bonjourctl/advertise"
+	"github.com/bonjourctl/bonjourctl/doctor"
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
@@ -51,6 +53,7 @@ type advertiseOptions struct {
 	Notify         func(c chan<- os.Signal, sig ...os.Signal)
 	StopNotify     func(c chan<- os.Signal)
 	InterfaceAddrs func(net.Interface) []netip.Addr
+	LocalStack     func() string
 }
 
 var rawFaults = map[string]func(*advertise.Faults){
@@ -69,6 +72,10 @@ func newCmdAdvertise(f *Factory, g *globalOptions) *cobra.Command {
 	opts := &advertiseOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Notify: f.Notify, StopNotify: f.StopNotify, InterfaceAddrs: f.InterfaceAddrs}
 	if opts.InterfaceAddrs == nil {
 		opts.InterfaceAddrs = advertise.InterfaceAddrs
+	}
+	opts.LocalStack = f.LocalStack
+	if opts.LocalStack == nil {
+		opts.LocalStack = otherStacks
 	}
 	cmd := &cobra.Command{
 		Use:   "advertise NAME TYPE PORT",
@@ -295,7 +302,12 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 	}
 	w.Flush()
 
-	resp := advertise.New(link, svc, advertise.Config{Faults: faults, InterfaceAddrs: o.InterfaceAddrs})
+	resp := advertise.New(link, svc, advertise.Config{Faults: faults, InterfaceAddrs: o.InterfaceAddrs,
+		// The machine's own name belongs to its own mDNS stack when one
+		// runs; --host and --ip publish a name as given (a proxy).
+		YieldHost:  o.Host == "" && len(o.IPs) == 0,
+		LocalStack: o.LocalStack,
+	})
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	uctx, stopUpdates := context.WithCancel(ctx)
@@ -452,7 +464,7 @@ func (p *advertisePrinter) event(ev advertise.Event) error {
 		_, err := fmt.Fprintf(p.w, "%s  %s  %s from %s on %s (%s): %s\n", ts, ev.Kind, strings.Join(ev.Questions, ", "), ev.From, ev.Interface, how, strings.Join(ev.Records, ", "))
 		return err
 	case advertise.Conflict:
-		_, err := fmt.Fprintf(p.w, "%s  conflict  %s (from %s on %s)\n", ts, ev.Detail, ev.From, ev.Interface)
+		_, err := fmt.Fprintf(p.w, "%s  conflict  %s (from %s on %s: %s)\n", ts, ev.Detail, ev.From, ev.Interface, ev.Source)
 		return err
 	default:
 		_, err := fmt.Fprintf(p.w, "%s  %s  %s  %s\n", ts, ev.Kind, ev.Name, ev.Detail)
@@ -509,4 +521,21 @@ func advertiseGrandcat(ctx context.Context, o *advertiseOptions, svc advertise.S
 		return nil
 	}
 	return ctx.Err()
+}
+
+// otherStacks names the other processes on this host holding UDP 5353
+// (avahi-daemon, mDNSResponder...), where the system says; "" for none.
+func otherStacks() string {
+	holders, _ := doctor.PortHolders(mdns.Port)
+	var out []string
+	for _, h := range holders {
+		if h.PID == os.Getpid() {
+			continue
+		}
+		s := fmt.Sprintf("%s (pid %d)", txt.Escape([]byte(h.Command)), h.PID)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ", ")
 }

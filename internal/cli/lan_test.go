@@ -40,6 +40,7 @@ func lanFactory(lan *mdnstest.LAN, ios *iostreams.IOStreams) *Factory {
 			return host, nil
 		},
 		Interfaces: func() ([]net.Interface, error) { return []net.Interface{mdnstest.Eth0}, nil },
+		LocalStack: func() string { return "" },
 		InterfaceAddrs: func(net.Interface) []netip.Addr {
 			if host == nil {
 				return nil

@@ -52,6 +52,9 @@ type Factory struct {
 	// InterfaceAddrs an interface's addresses (nil: the system's).
 	Interfaces     func() ([]net.Interface, error)
 	InterfaceAddrs func(net.Interface) []netip.Addr
+	// LocalStack names the other mDNS stacks on this host (nil: read
+	// from the system).
+	LocalStack func() string
 	// Notify and StopNotify are signal.Notify and signal.Stop; nil in
 	// tests, where no command handles signals (SIGHUP, the TUI's own).
 	Notify     func(c chan<- os.Signal, sig ...os.Signal)

@@ -106,6 +106,9 @@ func (h *Host) StartAvahi(t testing.TB, ctx context.Context, cfg AvahiConfig) *A
 	return a
 }
 
+// Log returns what the daemon has printed so far.
+func (a *Avahi) Log() string { return a.log.String() }
+
 // Stop ends the daemon (and its D-Bus).
 func (a *Avahi) Stop() {
 	if a.stopped {

@@ -75,7 +75,8 @@ func newNet(lan *LAN, i int, v4, v6 bool) *Net {
 	}
 	n.Core = mdns.NewCore(mdns.Backend{
 		Interfaces: []net.Interface{Eth0}, IPv4: v4, IPv6: v6, LegacyPort: LegacyPort,
-		Write: n.write,
+		LocalAddrs: []netip.Addr{n.Addr4, n.Addr6},
+		Write:      n.write,
 	})
 	return n
 }
@@ -101,6 +102,29 @@ func (l *LAN) HostFamilies(v4, v6 bool) *Net {
 	n := newNet(l, len(l.hosts)+1, v4, v6)
 	l.hosts = append(l.hosts, n)
 	return n
+}
+
+// SameHost adds another mDNS stack on the host of n (another process, such
+// as avahi-daemon beside bonjourctl): it has n's addresses, so what each
+// sends arrives at the other from one of its own addresses (Packet.Local),
+// yet is not its own (Packet.Own).
+func (l *LAN) SameHost(n *Net) *Net {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o := &Net{lan: l, fail: map[int]error{}, Addr4: n.Addr4, Addr6: n.Addr6}
+	o.Core = mdns.NewCore(mdns.Backend{
+		Interfaces: []net.Interface{Eth0}, IPv4: n.IPv4(), IPv6: n.IPv6(), LegacyPort: LegacyPort + len(l.hosts),
+		LocalAddrs: []netip.Addr{o.Addr4, o.Addr6},
+		Write:      o.write,
+	})
+	l.hosts = append(l.hosts, o)
+	return o
+}
+
+// LinkChange reports a change of eth0 to the engines on n, as the core's
+// link watcher does.
+func (n *Net) LinkChange(kind mdns.LinkKind, addr netip.Addr) {
+	n.NotifyLink(mdns.LinkChange{At: time.Now(), IfIndex: Eth0.Index, Name: Eth0.Name, Kind: kind, Addr: addr})
 }
 
 // Cut makes a host deaf to the LAN (true) or hear it again (false).
