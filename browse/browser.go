@@ -125,6 +125,7 @@ type instance struct {
 	cause     Cause // why its last PTR went
 	due       *task
 	watchers  []*resolveReq
+	refreshed time.Time // last Refreshed event
 }
 
 // New returns a Browser on link. Call Browse (or BrowseAll) and Run.
@@ -348,13 +349,13 @@ func (b *Browser) handle(now time.Time, p *mdns.Packet) {
 			b.schedule(rec)
 			for _, f := range flushed {
 				b.schedule(f)
-				b.touch(f, dirty, now)
+				b.touch(f, dirty, now, false)
 			}
 			if evicted != nil {
 				b.sched.cancel(evicted.due)
-				b.touch(evicted, dirty, now)
+				b.touch(evicted, dirty, now, false)
 			}
-			b.touch(rec, dirty, now)
+			b.touch(rec, dirty, now, rec.cause == "")
 			b.witness(rec, p, seen)
 		}
 	}
@@ -388,8 +389,10 @@ func (b *Browser) witness(r *Record, p *mdns.Packet, seen map[*resolveReq]bool) 
 
 const maxWitness = 32
 
-// touch marks the instances a record belongs to.
-func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time) {
+// touch marks the instances a record belongs to; refreshed says a packet
+// carried it.
+func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time, refreshed bool) {
+	mark := func(k string) { dirty[k] = dirty[k] || refreshed }
 	switch r.Type {
 	case mdns.TypePTR:
 		bt := b.types[r.key.name]
@@ -425,14 +428,14 @@ func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time) {
 				in.cause = r.cause
 			}
 		}
-		dirty[k] = true
+		mark(k)
 	case mdns.TypeSRV, mdns.TypeTXT:
 		if _, ok := b.instances[r.key.name]; ok {
-			dirty[r.key.name] = true
+			mark(r.key.name)
 		}
 	case mdns.TypeA, mdns.TypeAAAA:
 		for k := range b.byHost[r.key.name] {
-			dirty[k] = true
+			mark(k)
 		}
 	}
 }
@@ -450,8 +453,10 @@ func (b *Browser) newInstance(now time.Time, name string) *instance {
 }
 
 // settle recomputes the dirty instances and emits events; it also queues
-// resolution queries for what is missing.
+// resolution queries for what is missing. dirty[k] is true when a packet
+// refreshed the instance's records (a Refreshed event may follow).
 func (b *Browser) settle(now time.Time, dirty map[string]bool) {
+	refreshedBy := dirty
 	keys := make([]string, 0, len(dirty))
 	for k := range dirty {
 		keys = append(keys, k)
@@ -496,13 +501,19 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool) {
 			}
 			in.announced = true
 			in.keep(s)
+			in.refreshed = now
 			b.box.Put(Event{Kind: Added, At: now, Service: s})
 			continue
 		}
 		ch := diff(&in.last, &s, in.lastTTL)
 		in.keep(s)
-		if len(ch) > 0 {
+		switch {
+		case len(ch) > 0:
 			b.box.Put(Event{Kind: Updated, At: now, Service: s, Changes: ch})
+			in.refreshed = now
+		case refreshedBy[k] && now.Sub(in.refreshed) >= time.Second:
+			b.box.Put(Event{Kind: Refreshed, At: now, Service: s})
+			in.refreshed = now
 		}
 	}
 	b.flushQueries()
@@ -585,7 +596,51 @@ func (b *Browser) snapshot(in *instance) (s Service, alive bool, cause Cause) {
 		s.TXT, _ = txt.Parse(txtRec.Data)
 		s.Records = append(s.Records, *txtRec)
 	}
+	b.liveness(in, &s)
 	return s, alive, cause
+}
+
+// liveness sets the instance's state from its records.
+func (b *Browser) liveness(in *instance, s *Service) {
+	goodbye, ptr := false, false
+	var stale time.Time
+	for i := range s.Records {
+		r := &s.Records[i]
+		if r.Type == mdns.TypePTR {
+			ptr = true
+			if r.cause == CauseGoodbye {
+				goodbye = true
+			}
+		}
+		// RFC 6762 §5.2: the refresh query at 80% of the TTL was not
+		// answered by the 85% point (when the next one goes).
+		if r.cause == "" && r.step >= 2 {
+			s.Unanswered += r.step - 1
+			if at := r.LastSeen.Add(scheduleTTL(r.TTL) / 100 * refreshPoints[1]); stale.IsZero() || at.Before(stale) {
+				stale = at
+			}
+		}
+	}
+	st, since := StateLive, time.Time{}
+	switch {
+	case goodbye:
+		st = StateGoodbye
+	case !in.announced && (s.Host == "" || s.TXTState == TXTMissing || len(s.Addrs) == 0):
+		st = StateResolving
+	case ptr && (s.Host == "" || len(s.Addrs) == 0):
+		st = StateUnresolvable
+	case !stale.IsZero():
+		st, since = StateStale, stale
+	}
+	if st != in.last.State || in.last.StateSince.IsZero() {
+		if since.IsZero() {
+			since = time.Now()
+		}
+		s.StateSince = since
+	} else {
+		s.StateSince = in.last.StateSince
+	}
+	s.State = st
 }
 
 // latest picks the most recently received record (the newest data wins
@@ -702,7 +757,7 @@ func (b *Browser) runDue(now time.Time) {
 					r.cause = CauseExpired
 				}
 				b.cache.remove(r)
-				b.touch(r, dirty, now)
+				b.touch(r, dirty, now, false)
 				continue
 			}
 			if r.cause == "" && b.inUse(r) {
@@ -710,6 +765,7 @@ func (b *Browser) runDue(now time.Time) {
 			}
 			r.step++
 			b.schedule(r)
+			b.touch(r, dirty, now, false) // its instance may now be stale
 		case taskResolve:
 			in := b.instances[t.name]
 			if in == nil {
@@ -719,7 +775,7 @@ func (b *Browser) runDue(now time.Time) {
 				in.retries = 0 // ask once more for what is missing
 				b.sched.set(in.due, in.firstSeen.Add(b.cfg.ResolveWait))
 			}
-			dirty[t.name] = true
+			dirty[t.name] = dirty[t.name] || false
 		case taskResolveRequest:
 			b.retransmit(now, t.req, dirty)
 		}

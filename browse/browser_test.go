@@ -86,12 +86,14 @@ func run(t *testing.T, types []string, body func(ctx context.Context, f *mdnstes
 			b.Browse(types...)
 		}
 		go func() { done <- b.Run(ctx, rec.fn) }()
+		defer func() { // also when body fails the test and exits
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("Run returned %v, want context.Canceled", err)
+			}
+		}()
 		synctest.Wait() // subscribed, waiting for packets
 		body(ctx, f, rec, start)
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Run returned %v, want context.Canceled", err)
-		}
 	})
 }
 
@@ -177,20 +179,21 @@ func TestAddUpdateGoodbye(t *testing.T) {
 			ev[1].Changes[0].Old != "key=value (1 string, 10 bytes)" || ev[1].Changes[0].New != "key=value2 (1 string, 11 bytes)" {
 			t.Fatalf("events = %+v, want an update of the TXT", ev)
 		}
-		// Goodbye: removed one second later, not before.
+		// Goodbye: reported when it arrives, removed one second later.
 		f.Push(response([]dns.RR{rr("_p2p._tcp.local. 0 IN PTR " + inst)}))
 		synctest.Wait()
 		gb := time.Now()
-		if n := len(rec.all()); n != 2 {
-			t.Fatalf("removed at once on goodbye; want after 1 s")
+		ev = rec.all()
+		if len(ev) != 3 || ev[2].Kind != browse.Updated || ev[2].Changes[0] != (browse.Change{Field: "state", Old: "live", New: "goodbye"}) || !ev[2].At.Equal(gb) {
+			t.Fatalf("events = %+v; want the goodbye reported at once, not removed yet", ev)
 		}
 		time.Sleep(1100 * time.Millisecond)
 		synctest.Wait()
 		ev = rec.all()
-		if len(ev) != 3 || ev[2].Kind != browse.Removed || ev[2].Cause != browse.CauseGoodbye {
+		if len(ev) != 4 || ev[3].Kind != browse.Removed || ev[3].Cause != browse.CauseGoodbye {
 			t.Fatalf("events = %+v, want removed (goodbye)", ev)
 		}
-		if d := ev[2].At.Sub(gb); d != time.Second {
+		if d := ev[3].At.Sub(gb); d != time.Second {
 			t.Errorf("removed %v after the goodbye, want 1s", d)
 		}
 	})
@@ -208,10 +211,16 @@ func TestExpiryAndRefresh(t *testing.T) {
 		time.Sleep(11 * time.Second)
 		synctest.Wait()
 		ev := rec.all()
-		if len(ev) != 2 || ev[1].Kind != browse.Removed || ev[1].Cause != browse.CauseExpired {
-			t.Fatalf("events = %+v, want removed (expired)", ev)
+		// Stale once the refresh query at 80% went unanswered by the 85%
+		// point; removed when the TTL runs out.
+		if len(ev) != 3 || ev[1].Kind != browse.Updated || ev[1].Changes[0] != (browse.Change{Field: "state", Old: "live", New: "stale"}) ||
+			ev[2].Kind != browse.Removed || ev[2].Cause != browse.CauseExpired {
+			t.Fatalf("events = %+v, want stale, then removed (expired)", ev)
 		}
-		if d := ev[1].At.Sub(arrived); d != 10*time.Second {
+		if s := ev[1].Service; s.StateSince.Sub(arrived) != 8500*time.Millisecond || s.Unanswered != 1 || ev[1].At.Sub(arrived) != 8600*time.Millisecond {
+			t.Errorf("stale at %v since %v with %d unanswered; want at 8.6 s since 8.5 s, 1 unanswered", ev[1].At.Sub(arrived), s.StateSince.Sub(arrived), s.Unanswered)
+		}
+		if d := ev[2].At.Sub(arrived); d != 10*time.Second {
 			t.Errorf("expired after %v, want 10s", d)
 		}
 		// Refresh queries for the PTR at 80, 85, 90, 95% of 10 s (+1% jitter).
@@ -315,4 +324,54 @@ func hasQuestion(m *mdns.Message, name string, typ uint16) bool {
 		}
 	}
 	return false
+}
+
+// TestUnresolvable: a responder killed without goodbyes: its SRV and
+// address (TTL 120) expire while its PTR and TXT (TTL 4500) remain: the
+// instance turns stale, then unresolvable, and is not reported healthy.
+func TestUnresolvable(t *testing.T) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
+		time.Sleep(200 * time.Millisecond)
+		f.Push(announce([]byte{0}, 4500))
+		time.Sleep(125 * time.Second)
+		synctest.Wait()
+		var states []string
+		for _, e := range rec.all() {
+			for _, c := range e.Changes {
+				if c.Field == "state" {
+					states = append(states, c.Old+"->"+c.New)
+				}
+			}
+		}
+		if strings.Join(states, " ") != "live->stale stale->unresolvable" {
+			t.Errorf("state changes %q, want live->stale stale->unresolvable", states)
+		}
+		last := rec.all()[len(rec.all())-1]
+		if last.Kind != browse.Updated || last.Service.State != browse.StateUnresolvable || last.Service.Host != "" {
+			t.Errorf("last event %s, state %s, host %q", last.Kind, last.Service.State, last.Service.Host)
+		}
+	})
+}
+
+// TestRefreshedEvents: answers that change nothing still reach the
+// consumer, with the records' new TTLs and packet counts, at most once a
+// second per instance.
+func TestRefreshedEvents(t *testing.T) {
+	run(t, []string{"_p2p._tcp"}, func(ctx context.Context, f *mdnstest.Net, rec *recorder, start time.Time) {
+		time.Sleep(200 * time.Millisecond)
+		for i := 0; i < 4; i++ {
+			f.Push(announce([]byte{0}, 4500))
+			time.Sleep(400 * time.Millisecond)
+		}
+		synctest.Wait()
+		ev := rec.all()
+		if len(ev) != 2 || ev[0].Kind != browse.Added || ev[1].Kind != browse.Refreshed {
+			t.Fatalf("events %v, want added and one refreshed (rate limited to 1/s)", ev)
+		}
+		for _, r := range ev[1].Service.Records {
+			if r.Packets != 4 {
+				t.Errorf("%s record: %d packets, want 4", mdns.TypeString(r.Type), r.Packets)
+			}
+		}
+	})
 }

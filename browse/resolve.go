@@ -104,12 +104,12 @@ func (b *Browser) startResolve(now time.Time, req *resolveReq, dirty map[string]
 	req.res.Asked = now
 	s, _, _ := b.snapshot(in)
 	if s.Host != "" && s.TXTState != TXTMissing && len(s.Addrs) > 0 {
-		dirty[req.key] = true // complete from the cache: answered in settle
+		dirty[req.key] = dirty[req.key] || false // complete from the cache: answered in settle
 		return
 	}
 	b.ask(req, &s)
 	b.sched.set(req.due, now.Add(req.interval))
-	dirty[req.key] = true
+	dirty[req.key] = dirty[req.key] || false
 }
 
 // ask sends the questions for what the instance still lacks.
@@ -146,7 +146,7 @@ func (b *Browser) retransmit(now time.Time, req *resolveReq, dirty map[string]bo
 	b.ask(req, &s)
 	req.interval = min(req.interval*2, time.Minute)
 	b.sched.set(req.due, now.Add(req.interval))
-	dirty[req.key] = true
+	dirty[req.key] = dirty[req.key] || false
 }
 
 // answerWatchers replies to the Resolve calls on an instance once it is

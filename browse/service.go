@@ -38,7 +38,32 @@ type Service struct {
 	TXT      txt.Record // meaningful when TXTState is present or empty
 	TXTRaw   []byte     // the RDATA exactly as received (shared: do not modify)
 	Records  []Record   // PTR, SRV, TXT, A and AAAA records with provenance
+	// State says how far the instance can be trusted, StateSince since
+	// when; Unanswered counts the refresh queries for its records that
+	// went unanswered (RFC 6762 §5.2).
+	State      State
+	StateSince time.Time
+	Unanswered int
 }
+
+// State is an instance's liveness.
+type State string
+
+const (
+	// StateResolving: found, its SRV, TXT or address not yet seen.
+	StateResolving State = "resolving"
+	// StateLive: every record answered when last asked.
+	StateLive State = "live"
+	// StateStale: refresh queries at 80-95% of a record's TTL went
+	// unanswered: the responder may be gone without a goodbye.
+	StateStale State = "stale"
+	// StateUnresolvable: its SRV record, or every address of its host,
+	// expired while its PTR remains: browsers list it but cannot connect.
+	StateUnresolvable State = "unresolvable"
+	// StateGoodbye: a goodbye (TTL 0) arrived; it is removed one second
+	// later (RFC 6762 §10.1).
+	StateGoodbye State = "goodbye"
+)
 
 // Kind is what happened to an instance.
 type Kind string
@@ -47,13 +72,17 @@ const (
 	Added   Kind = "added"
 	Updated Kind = "updated"
 	Removed Kind = "removed"
+	// Refreshed: a packet refreshed the instance's records (TTLs, last
+	// seen, packet counts) and nothing else changed; at most one a second
+	// for an instance.
+	Refreshed Kind = "refreshed"
 
 	typeFound Kind = "type" // internal: BrowseAll found a service type
 )
 
 // Change is one field of an instance that changed.
 type Change struct {
-	Field string // "txt", "port", "host", "addrs", "ttl.TYPE"
+	Field string // "state", "txt", "port", "host", "addrs", "ttl.TYPE"
 	Old   string
 	New   string
 }
@@ -106,6 +135,9 @@ func (s *Service) TXTSummary() string {
 // TTLs by type (the old snapshot's Records are not kept).
 func diff(old, new *Service, ot map[uint16]uint32) []Change {
 	var out []Change
+	if old.State != new.State {
+		out = append(out, Change{"state", string(old.State), string(new.State)})
+	}
 	if old.TXTState != new.TXTState || !bytes.Equal(old.TXTRaw, new.TXTRaw) {
 		out = append(out, Change{"txt", old.TXTSummary(), new.TXTSummary()})
 	}

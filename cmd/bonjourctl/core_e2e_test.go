@@ -328,3 +328,73 @@ func TestAdvertiseBesideAvahiHostName(t *testing.T) {
 		})
 	}
 }
+
+// TestSameHostNameTwoMachines: two machines with the same host name (in
+// the lab every host has the kernel's name) both advertise: the second
+// renames its host once, names the other machine with its MAC address,
+// and publishes; its service keeps its name.
+func TestSameHostNameTwoMachines(t *testing.T) {
+	lab := netlab.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	first := lab.Host(1).Command(ctx, bin, "advertise", "-4", "-i", "eth0", "Host A", "_p2p._tcp", "4001")
+	netlab.WaitLine(t, netlab.Lines(t, first), 10*time.Second, netlab.Containing("announced (2 of 2)"))
+	defer func() { _ = syscall.Kill(-first.Process.Pid, syscall.SIGINT); _ = first.Wait() }()
+	second := lab.Host(2).Command(ctx, bin, "advertise", "-4", "-i", "eth0", "Host B", "_p2p._tcp", "4001")
+	lines := netlab.Lines(t, second)
+	defer func() { _ = syscall.Kill(-second.Process.Pid, syscall.SIGINT); _ = second.Wait() }()
+	var seen []string
+	netlab.WaitLine(t, lines, 10*time.Second, func(l string) bool { seen = append(seen, l); return strings.Contains(l, "announced (2 of 2)") })
+	renames, conflicts := 0, 0
+	for _, l := range seen {
+		if strings.Contains(l, "  renamed  ") {
+			renames++
+			if !strings.Contains(l, "host name ") || strings.Contains(l, "Host B (2)") {
+				t.Errorf("not a host rename: %s", l)
+			}
+		}
+		if strings.Contains(l, "  conflict  ") {
+			conflicts++
+			if !strings.Contains(l, "from 10.88.0.1:5353 on eth0: another host (MAC 02:88:00:00:00:01)") {
+				t.Errorf("conflict without its source: %s", l)
+			}
+		}
+	}
+	if renames != 1 || conflicts < 1 {
+		t.Errorf("%d renames, %d conflicts, want one host rename:\n%s", renames, conflicts, strings.Join(seen, "\n"))
+	}
+}
+
+// TestLinkDownUp: after the advertiser's link goes down and comes back,
+// advertise says so and probes and announces again (RFC 6762 §8.3); a
+// capture on another host sees the new probes.
+func TestLinkDownUp(t *testing.T) {
+	lab := netlab.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	adv := lab.Host(2).Command(ctx, bin, "advertise", "-4", "-i", "eth0", "Flappy", "_p2p._tcp", "4001")
+	lines := netlab.Lines(t, adv)
+	defer func() { _ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT); _ = adv.Wait() }()
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("announced (2 of 2)"))
+	capCmd := lab.Host(1).Command(ctx, bin, "capture", "-4", "-i", "eth0", "--json", "--duration", "8s", "--name", "Flappy._p2p._tcp")
+	capLines := netlab.Lines(t, capCmd)
+	time.Sleep(300 * time.Millisecond)
+	for _, state := range []string{"down", "up"} {
+		if out, err := lab.Host(2).Exec(ctx, "ip", "link", "set", "eth0", state); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("link  Flappy._p2p._tcp.local.  eth0 down"))
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("eth0 up; probing and announcing again (RFC 6762 §8.3)"))
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("announced (2 of 2)"))
+	probes := 0
+	for l := range capLines {
+		if strings.Contains(l, `"response":false`) && strings.Contains(l, `"authority":[{`) {
+			probes++
+		}
+	}
+	if probes < 3 {
+		t.Errorf("capture on host 1 saw %d probes after the link came back, want 3", probes)
+	}
+}

@@ -189,31 +189,53 @@ func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 	case browse.Updated:
 		parts := make([]string, len(ev.Changes))
 		for i, c := range ev.Changes {
-			parts[i] = fmt.Sprintf("%s: %s -> %s", c.Field, c.Old, c.New)
+			parts[i] = fmt.Sprintf("%s: %s -> %s", c.Field, orNone(c.Old), orNone(c.New))
+			if c.Field == "state" {
+				parts[i] += stateNote(s, p.loc)
+			}
 		}
 		_, err := fmt.Fprintf(p.w, "%s  upd  %s  %s  %s\n", ts, name, s.Type, strings.Join(parts, "; "))
 		return err
+	case browse.Refreshed:
+		return nil // in --json; a line per answer would drown the changes
 	default:
 		_, err := fmt.Fprintf(p.w, "%s  rmv  %s  %s  %s\n", ts, name, s.Type, ev.Cause)
 		return err
 	}
 }
 
+// stateNote explains an instance's state for a line of text.
+func stateNote(s *browse.Service, loc *time.Location) string {
+	since := s.StateSince.In(loc).Format("15:04:05.000")
+	switch s.State {
+	case browse.StateStale:
+		return fmt.Sprintf(" (since %s: %d refresh queries unanswered; the responder may be gone without a goodbye)", since, s.Unanswered)
+	case browse.StateUnresolvable:
+		return " (its SRV record or every address expired while its PTR remains: clients see it but cannot connect)"
+	case browse.StateGoodbye:
+		return " (removed in 1 s, RFC 6762 §10.1)"
+	}
+	return ""
+}
+
 // browseEventJSON is one line of browse --json. Documented in the README.
 type browseEventJSON struct {
-	Event    string       `json:"event"`
-	Time     string       `json:"time"`
-	Name     string       `json:"name"`
-	Instance string       `json:"instance"`
-	Type     string       `json:"type"`
-	Domain   string       `json:"domain"`
-	Host     string       `json:"host"`
-	Port     uint16       `json:"port"`
-	Addrs    []string     `json:"addrs"`
-	TXT      txtJSON      `json:"txt"`
-	Changes  []changeJSON `json:"changes,omitempty"`
-	Cause    string       `json:"cause,omitempty"`
-	Records  []recordJSON `json:"records"`
+	Event      string       `json:"event"`
+	Time       string       `json:"time"`
+	Name       string       `json:"name"`
+	Instance   string       `json:"instance"`
+	Type       string       `json:"type"`
+	Domain     string       `json:"domain"`
+	Host       string       `json:"host"`
+	Port       uint16       `json:"port"`
+	Addrs      []string     `json:"addrs"`
+	TXT        txtJSON      `json:"txt"`
+	State      string       `json:"state"`
+	Since      string       `json:"stateSince,omitempty"`
+	Unanswered int          `json:"unansweredRefreshes"`
+	Changes    []changeJSON `json:"changes,omitempty"`
+	Cause      string       `json:"cause,omitempty"`
+	Records    []recordJSON `json:"records"`
 }
 
 type txtJSON struct {
@@ -250,6 +272,10 @@ func eventJSON(ev browse.Event, now time.Time) browseEventJSON {
 		Event: string(ev.Kind), Time: ev.At.UTC().Format(time.RFC3339Nano),
 		Name: mdns.EscapeText(s.Name), Instance: txt.EscapeUTF8([]byte(s.Instance)), Type: s.Type, Domain: s.Domain,
 		Host: mdns.EscapeText(s.Host), Port: s.Port, Addrs: []string{}, Cause: string(ev.Cause), Records: []recordJSON{},
+		State: string(s.State), Unanswered: s.Unanswered,
+	}
+	if !s.StateSince.IsZero() {
+		j.Since = s.StateSince.UTC().Format(time.RFC3339Nano)
 	}
 	for _, a := range s.Addrs {
 		j.Addrs = append(j.Addrs, a.String())

@@ -177,8 +177,19 @@ func TestAdvertiseOnLAN(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		cancel()
 		<-done
-		if len(evs) != 2 || evs[0].Kind != browse.Added || evs[0].Service.Instance != "Adv" || string(evs[0].Service.TXTRaw) != "\x03k=v" || evs[1].Kind != browse.Removed || evs[1].Cause != browse.CauseGoodbye {
-			t.Errorf("the browser saw %+v", evs)
+		var kinds []string
+		for _, e := range evs {
+			k := string(e.Kind)
+			if len(e.Changes) > 0 {
+				k += " " + e.Changes[0].Field + "=" + e.Changes[0].New
+			}
+			kinds = append(kinds, k)
+		}
+		// added, refreshed by the second announcement, the goodbye as it
+		// arrives, removed a second later.
+		if strings.Join(kinds, ", ") != "added, refreshed, updated state=goodbye, removed" || evs[0].Service.Instance != "Adv" ||
+			string(evs[0].Service.TXTRaw) != "\x03k=v" || evs[3].Cause != browse.CauseGoodbye {
+			t.Errorf("the browser saw %s", kinds)
 		}
 	})
 }
