@@ -35,6 +35,29 @@ type Finding struct {
 	Responder string      `json:"responder"` // source address (and host name when known)
 	Message   string      `json:"message"`
 	Evidence  []time.Time `json:"evidence"` // times of the packets that show it
+	// Trigger names the packet that made the responder send what is
+	// judged, when it was an answer: "query from 10.88.0.1:5353 at
+	// 12:00:00.123 (Node\ 1._p2p._tcp.local. TXT QU)".
+	Trigger string `json:"trigger,omitempty"`
+}
+
+// question is a question seen on the link: when, from whom, QU or not.
+type question struct {
+	at   time.Time
+	src  netip.AddrPort
+	qu   bool
+	typ  uint16
+	name string
+	// answeredBy: responders already judged for their answer to it.
+	answeredBy map[netip.Addr]bool
+}
+
+func (q *question) String() string {
+	mode := "QM"
+	if q.qu {
+		mode = "QU"
+	}
+	return fmt.Sprintf("query from %s at %s (%s %s %s)", q.src, q.at.Format("15:04:05.000"), mdns.EscapeText(q.name), mdns.TypeString(q.typ), mode)
 }
 
 type respKey struct {
@@ -68,17 +91,20 @@ type Checker struct {
 	probes   map[probeKey][]time.Time
 	queried  map[string]time.Time // lower name -> last query time (any querier)
 	filter   func(name string) bool
-	goodbye  map[string]bool        // lower names seen with TTL 0
-	lastSeen map[string]time.Time   // lower names: last response carrying them
-	owner    map[string]netip.Addr  // lower names: who sent them
-	probeAt  time.Time              // last probe seen on the link (any querier)
-	probeSrc netip.Addr             // who sent it
-	queryAt  time.Time              // last query seen on the link (any querier)
-	known    []knownAnswer          // known answers of recent queries
-	asked    map[nameType]time.Time // lower name+type of recent questions
-	annMC    map[respKey]time.Time  // last unsolicited multicast of a record
-	ptrAns   map[netip.Addr]int     // answers to PTR questions, per responder
-	ptrAdd   map[netip.Addr]int     // ... of which carried SRV/TXT
+	goodbye  map[string]bool          // lower names seen with TTL 0
+	lastSeen map[string]time.Time     // lower names: last response carrying them
+	owner    map[string]netip.Addr    // lower names: who sent them
+	probeAt  time.Time                // last probe seen on the link (any querier)
+	probeSrc netip.Addr               // who sent it
+	queryAt  time.Time                // last query seen on the link (any querier)
+	known    []knownAnswer            // known answers of recent queries
+	asked    map[nameType]*question   // lower name+type of recent questions
+	annMC    map[respKey]time.Time    // last unsolicited multicast of a record
+	lastMC   map[respKey]time.Time    // last multicast of a record, solicited or not
+	probing  map[netip.Addr]time.Time // responders: their last probe
+	upBefore map[probeKey]bool        // first heard answering a question: running before the check
+	ptrAns   map[netip.Addr]int       // answers to PTR questions, per responder
+	ptrAdd   map[netip.Addr]int       // ... of which carried SRV/TXT
 	ptrFirst map[netip.Addr]time.Time
 }
 
@@ -87,7 +113,8 @@ type Checker struct {
 func New(filter func(name string) bool) *Checker {
 	return &Checker{findings: map[string]*Finding{}, hosts: map[netip.Addr]string{},
 		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, filter: filter,
-		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{}, asked: map[nameType]time.Time{},
+		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{}, asked: map[nameType]*question{},
+		lastMC: map[respKey]time.Time{}, probing: map[netip.Addr]time.Time{}, upBefore: map[probeKey]bool{},
 		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}}
 }
 
@@ -99,10 +126,15 @@ func (c *Checker) responder(a netip.Addr) string {
 }
 
 func (c *Checker) add(level Level, rule, section string, src netip.Addr, at time.Time, detail, format string, args ...any) {
+	c.addTriggered(level, rule, section, src, at, detail, "", format, args...)
+}
+
+// addTriggered is add for a finding about an answer to a question.
+func (c *Checker) addTriggered(level Level, rule, section string, src netip.Addr, at time.Time, detail, trigger, format string, args ...any) {
 	k := rule + "|" + src.WithZone("").String() + "|" + detail
 	f := c.findings[k]
 	if f == nil {
-		f = &Finding{Level: level, Rule: rule, Section: section, Responder: src.String(), Message: fmt.Sprintf(format, args...)}
+		f = &Finding{Level: level, Rule: rule, Section: section, Responder: src.String(), Message: fmt.Sprintf(format, args...), Trigger: trigger}
 		c.findings[k] = f
 		c.order = append(c.order, k)
 	}
@@ -143,7 +175,7 @@ func (c *Checker) Packet(p *mdns.Packet) {
 	}
 	if p.HopLimit >= 0 && p.Src.Port() == mdns.Port {
 		if p.HopLimit != 255 {
-			c.add(Fail, "ip-ttl", "RFC 6762 §11", src, p.Received, "", "sends with IP TTL/hop limit %d; mDNS packets must go out with 255 (receivers may discard others)", p.HopLimit)
+			c.add(Warn, "ip-ttl", "RFC 6762 §11", src, p.Received, "", "sends with IP TTL/hop limit %d; mDNS packets should go out with 255 (receivers may discard others)", p.HopLimit)
 		}
 	}
 	if m.Response() {
@@ -162,7 +194,11 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 		if at, ok := c.queried[mdns.NameKey(q.Name)]; !ok || p.Received.Sub(at) > 50*time.Millisecond {
 			c.queried[mdns.NameKey(q.Name)] = p.Received
 		}
-		c.asked[nameType{mdns.NameKey(q.Name), q.Type}] = p.Received
+		// The copy of a question over the other family, milliseconds
+		// later, is the same question.
+		if old, ok := c.asked[nameType{mdns.NameKey(q.Name), q.Type}]; !ok || p.Received.Sub(old.at) > 50*time.Millisecond {
+			c.asked[nameType{mdns.NameKey(q.Name), q.Type}] = &question{at: p.Received, src: p.Src, qu: q.QU, typ: q.Type, name: q.Name, answeredBy: map[netip.Addr]bool{}}
+		}
 	}
 	// Known answers (§7.1), kept briefly to judge the replies.
 	cut := 0
@@ -185,6 +221,7 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 		return
 	}
 	c.probeAt, c.probeSrc = p.Received, src.WithZone("")
+	c.probing[src.WithZone("")] = p.Received
 	// A probe: questions with the proposed records in the authority section.
 	for _, q := range m.Questions {
 		if !c.wanted(q.Name) {
@@ -228,10 +265,10 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 	multicast := !p.Dst.IsValid() || p.Dst.Addr().IsMulticast()
 	if multicast {
 		if m.ID != 0 {
-			c.add(Warn, "id-in-response", "RFC 6762 §18.1", src, p.Received, "", "multicasts responses with ID %d; multicast responses carry ID 0", m.ID)
+			c.add(Fail, "id-in-response", "RFC 6762 §18.1", src, p.Received, "", "multicasts responses with ID %d; multicast responses must carry ID 0", m.ID)
 		}
 		if len(m.Questions) > 0 {
-			c.add(Warn, "questions-in-response", "RFC 6762 §6", src, p.Received, "", "multicast responses carry %d question(s); they should carry none", len(m.Questions))
+			c.add(Fail, "questions-in-response", "RFC 6762 §6", src, p.Received, "", "multicast responses carry %d question(s); they must carry none (avahi-daemon drops such responses)", len(m.Questions))
 		}
 	}
 	hasPTR, hasAdd := false, false
@@ -323,37 +360,60 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 			c.names(p, r.Name, t)
 		}
 	}
-	// §6: a record must not be multicast twice within one second
-	// (announcements 1 s apart, §8.3).
+	// §6: a record is multicast at most once a second on a link (but in
+	// answer to a probe); §8.3: announcements at least one second apart.
 	if multicast && answer {
-		solicited := c.solicited(r, p.Received)
-		c.answerChecks(p, r, onlyPTR)
+		q, solicited := c.solicitation(r, p.Received)
 		k := respKey{src.WithZone(""), mdns.NameKey(r.Name), r.Type}
-		// Records no question asked for in the 150 ms before (shared
-		// answers wait at most 120 ms) are announcements, which must be at
-		// least one second apart (§8.3).
 		defending := !c.probeAt.IsZero() && c.probeSrc != src.WithZone("") && p.Received.Sub(c.probeAt) < 300*time.Millisecond
-		if !solicited && !defending {
-			if last, ok := c.annMC[k]; ok && p.Received.Sub(last) < time.Second && p.Received.Sub(last) > 0 {
+		// A responder still probing must not answer for the names it
+		// probes: what it sends then is not judged as answers.
+		probing := p.Received.Sub(c.probing[src.WithZone("")]) < time.Second
+		if !probing {
+			c.answerChecks(p, r, onlyPTR)
+		}
+		last, seen := c.lastMC[k]
+		since := p.Received.Sub(last)
+		switch {
+		case solicited && !defending && !probing && seen && since > 0 && since < time.Second:
+			c.addTriggered(Fail, "one-second-rule", "RFC 6762 §6", src, p.Received, r.Name+mdns.TypeString(r.Type), q.String(),
+				"multicast %s %s again %v after its previous multicast, in answer to a question; a record goes out at most once a second on a link (answers to probes excepted)", name, mdns.TypeString(r.Type), since.Round(time.Millisecond))
+		case !solicited && !defending:
+			// Records no question asked for in the 150 ms before (shared
+			// answers wait at most 120 ms) are announcements.
+			if l, ok := c.annMC[k]; ok && p.Received.Sub(l) < time.Second && p.Received.Sub(l) > 0 {
 				c.add(Fail, "announce-spacing", "RFC 6762 §8.3", src, p.Received, r.Name+mdns.TypeString(r.Type),
-					"announced %s %s twice within %v; announcements must be at least 1 s apart", name, mdns.TypeString(r.Type), p.Received.Sub(last).Round(time.Millisecond))
+					"announced %s %s twice within %v; announcements must be at least 1 s apart", name, mdns.TypeString(r.Type), p.Received.Sub(l).Round(time.Millisecond))
 			}
 			c.annMC[k] = p.Received
 		}
-		if r.Type == mdns.TypePTR {
-			if q, ok := c.queried[mdns.NameKey(r.Name)]; ok {
+		// §5.4: a QU question gets a unicast answer, unless the record has
+		// not been multicast within a quarter of its TTL.
+		if solicited && q.qu && !defending && !probing && seen && since > 0 && since < time.Duration(min(r.TTL, 1<<31-1))*time.Second/4 {
+			c.addTriggered(Warn, "qu-multicast", "RFC 6762 §5.4", src, p.Received, r.Name+mdns.TypeString(r.Type), q.String(),
+				"answered a QU question for %s %s by multicast %v after multicasting it; a record multicast within a quarter of its TTL goes to a QU question by unicast", name, mdns.TypeString(r.Type), since.Round(time.Millisecond))
+		}
+		c.lastMC[k] = p.Received
+		if r.Type == mdns.TypePTR && !probing {
+			if qt, ok := c.queried[mdns.NameKey(r.Name)]; ok {
 				// Judged on pure PTR answers only: an announcement that
 				// happens to follow a query is not an answer to it.
-				if d := p.Received.Sub(q); onlyPTR && !defending && d >= 0 && d < 20*time.Millisecond && c.hosts[src.WithZone("")] != "" {
+				if d := p.Received.Sub(qt); onlyPTR && !defending && d >= 0 && d < 20*time.Millisecond && c.hosts[src.WithZone("")] != "" {
 					c.add(Warn, "shared-answer-delay", "RFC 6762 §6", src, p.Received, "", "answered a shared PTR question after %v; shared answers wait 20-120 ms so responses from several hosts do not collide", d.Round(100*time.Microsecond))
 				}
 			}
 		}
 	}
-	if unique(r.Type) {
+	if unique(r.Type) && r.Type != mdns.TypeA && r.Type != mdns.TypeAAAA {
 		pk := probeKey{src.WithZone(""), mdns.NameKey(r.Name)}
-		if _, ok := c.probes[pk]; !ok && r.Type != mdns.TypeA && r.Type != mdns.TypeAAAA {
-			c.probes[pk] = nil // seen announced; judged in Findings
+		if _, ok := c.probes[pk]; !ok && !c.upBefore[pk] {
+			if _, asked := c.solicitation(r, p.Received); asked {
+				// First heard answering a question: it was running before
+				// the check began, and its probing was not seen.
+				c.upBefore[pk] = true
+			} else {
+				c.probes[pk] = nil // seen announced; judged in Findings
+			}
 		}
 	}
 }
@@ -376,25 +436,25 @@ func (c *Checker) answerChecks(p *mdns.Packet, r *mdns.Record, onlyPTR bool) {
 		}
 	}
 	if unique(r.Type) {
-		if at, ok := c.asked[nameType{ln, r.Type}]; ok {
-			if d := p.Received.Sub(at); d > 100*time.Millisecond && d < time.Second {
-				c.add(Warn, "unique-answer-delay", "RFC 6762 §6", src, p.Received, ln, "answered a question for its unique record %s %s after %v; unique answers go out at once (within about 10 ms)", mdns.EscapeText(r.Name), mdns.TypeString(r.Type), d.Round(time.Millisecond))
+		if q, ok := c.asked[nameType{ln, r.Type}]; ok && !q.answeredBy[src.WithZone("")] {
+			if d := p.Received.Sub(q.at); d > 100*time.Millisecond && d < time.Second {
+				c.addTriggered(Warn, "unique-answer-delay", "RFC 6762 §6", src, p.Received, ln, q.String(), "answered a question for its unique record %s %s after %v; unique answers go out at once (within about 10 ms)", mdns.EscapeText(r.Name), mdns.TypeString(r.Type), d.Round(time.Millisecond))
 			}
-			delete(c.asked, nameType{ln, r.Type})
+			q.answeredBy[src.WithZone("")] = true // judged once per question and responder
 		}
 	}
 }
 
-// solicited: a question for this record (its name and type, or ANY) was
-// asked in the 150 ms before it.
-func (c *Checker) solicited(r *mdns.Record, at time.Time) bool {
+// solicitation returns the question for this record (its name and type,
+// or ANY) asked in the 150 ms before it, if one was.
+func (c *Checker) solicitation(r *mdns.Record, at time.Time) (*question, bool) {
 	ln := mdns.NameKey(r.Name)
 	for _, t := range []uint16{r.Type, mdns.TypeANY} {
-		if q, ok := c.asked[nameType{ln, t}]; ok && at.Sub(q) >= 0 && at.Sub(q) < 150*time.Millisecond {
-			return true
+		if q, ok := c.asked[nameType{ln, t}]; ok && at.Sub(q.at) >= 0 && at.Sub(q.at) < 150*time.Millisecond {
+			return q, true
 		}
 	}
-	return false
+	return nil, false
 }
 
 // names checks a service type and instance name (RFC 6763 §4.1.1, §7;
@@ -475,6 +535,9 @@ func (c *Checker) Findings(observedStart bool) []Finding {
 		sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
 		for _, k := range keys {
 			ts := c.probes[k]
+			if len(ts) == 0 && c.upBefore[k] {
+				continue // running before the check began
+			}
 			switch {
 			case len(ts) == 0:
 				c.add(Fail, "no-probes", "RFC 6762 §8.1", k.src, time.Time{}, k.name, "announced %s without probing for it first (3 probes 250 ms apart)", mdns.EscapeText(k.name))

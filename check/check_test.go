@@ -85,7 +85,15 @@ func TestRules(t *testing.T) {
 	}{
 		{"aa in query", []pkt{{aa: true, qs: q}}, "aa-in-query", check.Fail},
 		{"response without aa", []pkt{{resp: true, answer: []dns.RR{srv}}}, "aa-in-response", check.Fail},
-		{"ip ttl", []pkt{{resp: true, aa: true, hop: 64, answer: []dns.RR{srv}}}, "ip-ttl", check.Fail},
+		{"ip ttl", []pkt{{resp: true, aa: true, hop: 64, answer: []dns.RR{srv}}}, "ip-ttl", check.Warn},
+		{"id in multicast response", []pkt{{resp: true, aa: true, id: 5, answer: []dns.RR{srv}}}, "id-in-response", check.Fail},
+		{"question in multicast response", []pkt{{resp: true, aa: true, qs: q, answer: []dns.RR{ptr}}}, "questions-in-response", check.Fail},
+		{"answer within 1 s of the last multicast", []pkt{{resp: true, aa: true, answer: []dns.RR{srv}},
+			{at: 500 * time.Millisecond, src: "10.88.0.9:5353", qs: []dns.Question{{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}}},
+			{at: 505 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{srv}}}, "one-second-rule", check.Fail},
+		{"QU answered by multicast", []pkt{{resp: true, aa: true, answer: []dns.RR{srv}},
+			{at: 1500 * time.Millisecond, src: "10.88.0.9:5353", qs: []dns.Question{{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET | 1<<15}}},
+			{at: 1505 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{srv}}}, "qu-multicast", check.Warn},
 		{"flush on ptr", []pkt{{resp: true, aa: true, answer: []dns.RR{flush(rr("_p2p._tcp.local. 4500 IN PTR " + inst))}}}, "flush-on-shared", check.Fail},
 		{"no flush on srv", []pkt{{resp: true, aa: true, answer: []dns.RR{rr(inst + " 120 IN SRV 0 0 1 h.local.")}}}, "no-flush-on-unique", check.Warn},
 		{"wrong ttl", []pkt{{resp: true, aa: true, answer: []dns.RR{flush(rr(inst + " 3200 IN SRV 0 0 1 h.local."))}}}, "ttl", check.Warn},
@@ -223,5 +231,64 @@ func TestGrandcatCapture(t *testing.T) {
 		if got[rule] != level {
 			t.Errorf("rule %s: level %v, want %v (all: %v)", rule, got[rule], level, got)
 		}
+	}
+}
+
+// TestRightRule: a multicast answer to a question, 757 ms after the
+// responder's previous multicast of the record (avahi-daemon answering a
+// QU question), breaks the one-second rule (§6) and the QU rule (§5.4),
+// not the announcement spacing; both findings name the question that
+// triggered them. The same question over the other family, milliseconds
+// later, is the same question.
+func TestRightRule(t *testing.T) {
+	srv := flush(rr(inst + " 120 IN SRV 0 0 1 h.local."))
+	qu := []dns.Question{{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET | 1<<15}}
+	c := check.New(nil)
+	for _, p := range []pkt{
+		{resp: true, aa: true, answer: []dns.RR{srv}},
+		{at: 755 * time.Millisecond, src: "10.88.0.1:5353", qs: qu},
+		{at: 756 * time.Millisecond, src: "[fe80::1]:5353", dst: "[ff02::fb]:5353", qs: qu},
+		{at: 757 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{srv}},
+		{at: 758 * time.Millisecond, src: "[fe80::2]:5353", dst: "[ff02::fb]:5353", resp: true, aa: true, answer: []dns.RR{srv}},
+	} {
+		c.Packet(p.packet())
+	}
+	got := map[string]check.Finding{}
+	for _, f := range c.Findings(false) {
+		got[f.Rule] = f
+	}
+	if _, ok := got["announce-spacing"]; ok {
+		t.Errorf("judged as an announcement: %+v", got["announce-spacing"])
+	}
+	for _, rule := range []string{"one-second-rule", "qu-multicast"} {
+		f, ok := got[rule]
+		if !ok || !strings.HasPrefix(f.Trigger, `query from 10.88.0.1:5353 at `) || !strings.HasSuffix(f.Trigger, `(bad._p2p._tcp.local. SRV QU)`) {
+			t.Errorf("%s: %+v", rule, f)
+		}
+	}
+}
+
+// TestStartedSparesRunningResponders: with --started, a responder first
+// heard answering a question (it was up before the check) is not failed
+// for not probing; one first heard announcing unasked is.
+func TestStartedSparesRunningResponders(t *testing.T) {
+	srv := flush(rr(inst + " 120 IN SRV 0 0 1 h.local."))
+	other := flush(rr("other._p2p._tcp.local. 120 IN SRV 0 0 1 o.local."))
+	c := check.New(nil)
+	for _, p := range []pkt{
+		{src: "10.88.0.9:5353", qs: []dns.Question{{Name: inst, Qtype: dns.TypeSRV, Qclass: dns.ClassINET}}},
+		{at: 5 * time.Millisecond, resp: true, aa: true, answer: []dns.RR{srv}},
+		{at: 3 * time.Second, src: "10.88.0.3:5353", resp: true, aa: true, answer: []dns.RR{other}},
+	} {
+		c.Packet(p.packet())
+	}
+	var noProbes []string
+	for _, f := range c.Findings(true) {
+		if f.Rule == "no-probes" {
+			noProbes = append(noProbes, f.Responder)
+		}
+	}
+	if len(noProbes) != 1 || noProbes[0] != "10.88.0.3" {
+		t.Errorf("no-probes for %v, want only 10.88.0.3", noProbes)
 	}
 }

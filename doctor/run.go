@@ -355,6 +355,27 @@ func (d *doc) service(ctx context.Context, link Link) {
 	b := browse.New(link, browse.Config{})
 	b.Browse(short)
 	bctx, cancel := context.WithTimeout(ctx, d.opts.Wait)
+	// Meanwhile, responses about the type from a port other than 5353,
+	// which every conformant browser ignores (RFC 6762 §6).
+	wrongPort := map[netip.AddrPort]bool{}
+	sub := link.Subscribe("doctor source ports", 0)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		key := mdns.NameKey(typeName)
+		for {
+			p, err := sub.Recv(bctx)
+			if err != nil {
+				return
+			}
+			if p.Src.Port() == mdns.Port || (p.Dst.IsValid() && !p.Dst.Addr().IsMulticast() && p.Dst.Port() != mdns.Port) {
+				continue
+			}
+			if m, err := mdns.Parse(p.Raw); err == nil && m.Response() && mentions(m, key) {
+				wrongPort[p.Src] = true
+			}
+		}
+	}()
 	_ = b.Run(bctx, func(ev browse.Event) error {
 		if ev.Kind == browse.Removed {
 			delete(found, mdns.NameKey(ev.Service.Name))
@@ -364,8 +385,18 @@ func (d *doc) service(ctx context.Context, link Link) {
 		return nil
 	})
 	cancel()
+	<-watched
+	sub.Close()
 	if ctx.Err() != nil {
 		return
+	}
+	var srcs []string
+	for src := range wrongPort {
+		srcs = append(srcs, src.String())
+	}
+	sort.Strings(srcs)
+	for _, src := range srcs {
+		d.rep.add("fail", "answers", "RFC 6762 §6", "%s answers about %s from port %s, not 5353: every conformant browser ignores those responses (Apple's, avahi's, bonjourctl's); the responder must send from port 5353", src[:strings.LastIndex(src, ":")], short, src[strings.LastIndex(src, ":")+1:])
 	}
 	s, ok := d.pick(found, typeName, short)
 	if !ok {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/advertise"
 	"github.com/bonjourctl/bonjourctl/doctor"
+	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/mdns/mdnstest"
+	"github.com/miekg/dns"
 )
 
 func lines(r *doctor.Report) string {
@@ -96,6 +98,39 @@ func TestNotAnnounced(t *testing.T) {
 		rep := examine(t, nil, nil, "Printer")
 		if rep.Verdict != "Printer is not announced" || !strings.Contains(lines(rep), `fail announced: no instance "Printer" of _p2p._tcp answered a browse in 2s (seen: none)`) {
 			t.Errorf("verdict %q\n%s", rep.Verdict, lines(rep))
+		}
+	})
+}
+
+// TestWrongSourcePort: a responder that answers from a port other than
+// 5353 is named, with why browsers ignore it, and the instance is not
+// announced as far as browsers can tell.
+func TestWrongSourcePort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := mdnstest.NewLAN()
+		me := lan.HostFamilies(true, false)
+		m := new(dns.Msg)
+		m.Response, m.Authoritative = true, true
+		ptr, _ := dns.NewRR(`_p2p._tcp.local. 4500 IN PTR Odd._p2p._tcp.local.`)
+		m.Answer = []dns.RR{ptr}
+		raw, _ := m.Pack()
+		go func() {
+			time.Sleep(5 * time.Second) // the service step is browsing by then
+			me.Push(mdns.Packet{Raw: raw, Src: netip.MustParseAddrPort("10.88.0.3:37104"), Dst: netip.MustParseAddrPort("224.0.0.251:5353")})
+		}()
+		rep, err := doctor.Run(context.Background(), doctor.Options{
+			Listen:         func(context.Context) (doctor.Link, error) { return me, nil },
+			ListInterfaces: func() ([]net.Interface, error) { return []net.Interface{mdnstest.Eth0}, nil },
+			InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{me.Addr4} },
+			Holders:        func(int) ([]doctor.Holder, bool) { return nil, true },
+			Type:           "_p2p._tcp", Wait: 2 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lines(rep); !strings.Contains(got, "fail answers: 10.88.0.3 answers about _p2p._tcp from port 37104, not 5353: every conformant browser ignores those responses") ||
+			rep.Verdict != "no _p2p._tcp service is announced" {
+			t.Errorf("verdict %q\n%s", rep.Verdict, got)
 		}
 	})
 }

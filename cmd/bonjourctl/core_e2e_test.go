@@ -398,3 +398,48 @@ func TestLinkDownUp(t *testing.T) {
 		t.Errorf("capture on host 1 saw %d probes after the link came back, want 3", probes)
 	}
 }
+
+// TestAdvertiseEngineAvahi: --engine avahi registers the service with
+// avahi-daemon over D-Bus; avahi probes and announces it, a browser on
+// another host resolves it with the exact TXT bytes, a TXT typed on
+// standard input is published, and Ctrl-C frees it (avahi's goodbyes).
+func TestAdvertiseEngineAvahi(t *testing.T) {
+	lab := netlab.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := lab.Host(2).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: "engine-avahi", DBus: true})
+	adv := lab.Host(2).Command(ctx, bin, "advertise", "--engine", "avahi", "-i", "eth0", "Via Avahi", "_p2p._tcp", "4001", "--txt", "key=value")
+	adv.Env = append(adv.Env, "DBUS_SYSTEM_BUS_ADDRESS="+a.BusAddress)
+	var stderr netlab.Buffer
+	adv.Stderr = &stderr
+	defer func() {
+		if t.Failed() {
+			t.Logf("advertise's stderr:\n%s", stderr.String())
+		}
+	}()
+	stdin, err := adv.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := netlab.Lines(t, adv)
+	defer func() { _ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT); _ = adv.Wait() }()
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("connected  avahi 0.8, host name engine-avahi.local"))
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("established  avahi-daemon probed and announced the service"))
+	resolve := func(want string) {
+		t.Helper()
+		out, err := lab.Host(1).Command(ctx, bin, "resolve", "-4", "-i", "eth0", "--json", "Via Avahi", "_p2p._tcp").Output()
+		var r resolveJSON
+		if jerr := json.Unmarshal(out, &r); err != nil || jerr != nil || !r.Complete || r.Host != "engine-avahi.local." || r.TXT.RData != want {
+			t.Errorf("resolve: %v: %s", err, out)
+		}
+	}
+	resolve("096b65793d76616c7565")
+	if _, err := stdin.Write([]byte("txt key=value2\n")); err != nil {
+		t.Fatal(err)
+	}
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing(`txt-updated  new TXT: [10]"key=value2"`))
+	time.Sleep(1500 * time.Millisecond)
+	resolve("0a6b65793d76616c756532")
+	_ = syscall.Kill(-adv.Process.Pid, syscall.SIGINT)
+	netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("freed  entry group freed"))
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bonjourctl/bonjourctl/advertise"
+	"github.com/bonjourctl/bonjourctl/avahi"
 	"github.com/bonjourctl/bonjourctl/doctor"
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
@@ -97,7 +99,9 @@ aa-in-queries, fast-announce, no-additionals, legacy-flush (and --ttl-host,
 --ttl-other for wrong TTLs).
 
 --engine grandcat publishes through github.com/grandcat/zeroconf instead, to
-reproduce what an app built on it puts on the wire.`,
+reproduce what an app built on it puts on the wire; --engine avahi (Linux)
+registers the service with avahi-daemon over D-Bus, as a Linux app does, so
+you see what the system's own stack sends for the same service.`,
 		Example: `  bonjourctl advertise "Node 1" _p2p._tcp 4001 --txt key=value
   bonjourctl advertise printer _ipp._tcp 631 --subtype _universal --txt rp=ipp/print
   bonjourctl advertise cam _rtsp._tcp 554 --host cam.local --ip 10.0.0.9
@@ -126,8 +130,20 @@ reproduce what an app built on it puts on the wire.`,
 					return flagErrorf("unknown --raw fault %q", r)
 				}
 			}
-			if opts.Engine != "bonjourctl" && opts.Engine != "grandcat" {
-				return flagErrorf("--engine must be bonjourctl or grandcat, not %q", opts.Engine)
+			switch opts.Engine {
+			case "bonjourctl", "grandcat":
+			case "avahi":
+				if runtime.GOOS != "linux" {
+					return flagErrorf("--engine avahi publishes through avahi-daemon, which runs on Linux")
+				}
+				if len(opts.Raw) > 0 {
+					return flagErrorf("--raw faults are bonjourctl's own; avahi-daemon publishes conformantly")
+				}
+				if len(g.Interfaces) > 1 {
+					return flagErrorf("--engine avahi publishes on one interface (-i) or all of them")
+				}
+			default:
+				return flagErrorf("--engine must be bonjourctl, grandcat or avahi, not %q", opts.Engine)
 			}
 			n := 0
 			for _, set := range []bool{len(opts.TXT) > 0, opts.TXTHex != "", opts.TXTFile != ""} {
@@ -154,7 +170,7 @@ reproduce what an app built on it puts on the wire.`,
 	fl.DurationVarP(&opts.Duration, "duration", "d", 0, "Stop (with goodbyes) after this `duration`")
 	fl.BoolVar(&opts.Force, "force", false, "Publish even when the TXT record has lint errors")
 	fl.StringArrayVar(&opts.Raw, "raw", nil, "Deliberate `fault` (repeatable): "+strings.Join(rawNames(), ", "))
-	fl.StringVar(&opts.Engine, "engine", "bonjourctl", "Responder: bonjourctl or grandcat (github.com/grandcat/zeroconf)")
+	fl.StringVar(&opts.Engine, "engine", "bonjourctl", "Responder: bonjourctl, grandcat (github.com/grandcat/zeroconf) or avahi (avahi-daemon over D-Bus, Linux)")
 	return cmd
 }
 
@@ -273,6 +289,9 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 		w.Flush()
 		return errors.New("the TXT record has lint errors (above); fix them, or pass --force to publish it anyway")
 	}
+	if o.Engine == "avahi" {
+		return advertiseAvahi(ctx, o, svc, out)
+	}
 	if o.Engine == "grandcat" {
 		return advertiseGrandcat(ctx, o, svc, out)
 	}
@@ -315,7 +334,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		watchTXT(uctx, o, resp, out)
+		watchTXT(uctx, o, resp.SetTXT, out)
 	}()
 	var mu sync.Mutex
 	err = resp.Run(ctx, func(ev advertise.Event) error {
@@ -335,7 +354,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 
 // watchTXT feeds TXT updates from standard input lines ("txt k=v flag"),
 // from --txt-file changes, and SIGHUP.
-func watchTXT(ctx context.Context, o *advertiseOptions, r *advertise.Responder, out *advertisePrinter) {
+func watchTXT(ctx context.Context, o *advertiseOptions, setTXT func([]byte), out *advertisePrinter) {
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(o.IO.In)
@@ -371,7 +390,7 @@ func watchTXT(ctx context.Context, o *advertiseOptions, r *advertise.Responder, 
 			out.info("error", "--txt-file: "+err.Error())
 			return
 		}
-		r.SetTXT(rd)
+		setTXT(rd)
 	}
 	for {
 		select {
@@ -391,7 +410,7 @@ func watchTXT(ctx context.Context, o *advertiseOptions, r *advertise.Responder, 
 				out.info("error", "txt: "+err.Error())
 				continue
 			}
-			r.SetTXT(rd)
+			setTXT(rd)
 		case <-hup:
 			if o.TXTFile != "" {
 				reload()
@@ -538,4 +557,82 @@ func otherStacks() string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// advertiseAvahi registers the service with avahi-daemon over D-Bus.
+func advertiseAvahi(ctx context.Context, o *advertiseOptions, svc advertise.Service, out *advertisePrinter) error {
+	strs, err := avahiTXT(svc.TXT)
+	if err != nil {
+		return err
+	}
+	as := avahi.Service{Instance: svc.Instance, Type: svc.Type, Port: svc.Port, TXT: strs, Subtypes: svc.Subtypes}
+	if d := strings.TrimSuffix(svc.Domain, "."); d != "" && d != "local" {
+		as.Domain = d
+	}
+	if o.Host != "" {
+		as.Host = strings.TrimSuffix(svc.Host, ".") // a proxy: the name given
+	}
+	if len(o.Global.Interfaces) == 1 {
+		ifi, err := net.InterfaceByName(o.Global.Interfaces[0])
+		if err != nil {
+			return &FlagError{fmt.Errorf("-i: %w", err)}
+		}
+		as.IfIndex = ifi.Index
+	}
+	switch {
+	case o.Global.IPv4:
+		as.Family = 4
+	case o.Global.IPv6:
+		as.Family = 6
+	}
+	emit := func(ev avahi.Event) { out.info(string(ev.Kind), ev.Detail) }
+	pub, err := avahi.Publish(ctx, as, emit)
+	if err != nil {
+		return err
+	}
+	uctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watchTXT(uctx, o, func(rdata []byte) {
+			s, err := avahiTXT(rdata)
+			if err == nil {
+				err = pub.SetTXT(uctx, s)
+			}
+			if err != nil {
+				out.info("error", err.Error())
+				return
+			}
+			out.info(string(avahi.TXTUpdated), "new TXT: "+dump.TXTText(rdata))
+		}, out)
+	}()
+	err = pub.Run(ctx, emit)
+	stop()
+	wg.Wait()
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// avahiTXT turns TXT RDATA into the strings avahi-daemon takes; it cannot
+// publish an empty string beside others, nor zero-length RDATA.
+func avahiTXT(rdata []byte) ([][]byte, error) {
+	if len(rdata) == 0 {
+		return nil, nil // avahi-daemon publishes the legal empty record (00)
+	}
+	rec, err := txt.Parse(rdata)
+	if err != nil {
+		return nil, fmt.Errorf("the TXT record does not parse: %w", err)
+	}
+	if rec.IsEmpty() {
+		return nil, nil
+	}
+	for i, s := range rec.Strings {
+		if len(s) == 0 {
+			return nil, fmt.Errorf("avahi-daemon refuses an empty string among others in a TXT record (string %d); leave it out, or use --engine bonjourctl", i+1)
+		}
+	}
+	return rec.Strings, nil
 }

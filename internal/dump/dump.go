@@ -43,6 +43,7 @@ type Packet struct {
 	Additional []Record   `json:"additional"`
 	Trailing   int        `json:"trailingBytes,omitempty"`
 	Malformed  *Malformed `json:"malformed,omitempty"`
+	Notes      []string   `json:"notes,omitempty"`
 	Raw        string     `json:"raw"`
 }
 
@@ -145,7 +146,22 @@ func JSON(d Decoded) Packet {
 	if pe := parseError(d.Err); pe != nil {
 		out.Malformed = &Malformed{Offset: pe.Offset, Section: pe.Section.String(), Index: pe.Index, Reason: pe.Reason}
 	}
+	if n := SourcePortNote(d); n != "" {
+		out.Notes = append(out.Notes, n)
+	}
 	return out
+}
+
+// SourcePortNote says what is wrong with a response sent from a port other
+// than 5353, or "" when there is nothing to say.
+func SourcePortNote(d Decoded) string {
+	if !d.Msg.Response() || !d.Src.IsValid() || d.Src.Port() == mdns.Port {
+		return ""
+	}
+	if !d.Dst.IsValid() || (!d.Dst.Addr().IsMulticast() && d.Dst.Port() != mdns.Port) {
+		return "" // plain unicast DNS (a resolver's answer), not mDNS
+	}
+	return fmt.Sprintf("%s answers from port %d, not 5353: queriers ignore such responses (RFC 6762 §6), Apple's, avahi's and bonjourctl's browsers among them", d.Src.Addr(), d.Src.Port())
 }
 
 func records(rs []mdns.Record) []Record {
@@ -341,6 +357,11 @@ func (p *Printer) Append(b []byte, d Decoded) []byte {
 	}
 	if m.Trailing > 0 {
 		b = fmt.Appendf(b, "  ! %d trailing bytes after the last record\n", m.Trailing)
+	}
+	if n := SourcePortNote(d); n != "" {
+		b = append(b, "  ! "...)
+		b = append(b, n...)
+		b = append(b, '\n')
 	}
 	if pe := parseError(d.Err); pe != nil {
 		b = fmt.Appendf(b, "  ! malformed at offset %d (%s %d): %s\n", pe.Offset, pe.Section, pe.Index, pe.Reason)
