@@ -127,6 +127,11 @@ func (b *Browser) ask(req *resolveReq, s *Service) {
 	if len(qs) == 0 {
 		return
 	}
+	if req.res.Queries == 0 && b.cfg.QU {
+		for i := range qs {
+			qs[i].QU = true // RFC 6762 §5.4: the first question asks QU
+		}
+	}
 	req.res.Queries++
 	if err := b.send(qs, nil); err != nil {
 		req.res.SendErrors++

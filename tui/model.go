@@ -130,6 +130,9 @@ func (m *Model) apply(ev browse.Event) {
 		}
 	}
 	r.svc = ev.Service
+	if ev.Kind == browse.Refreshed {
+		return // new TTLs and packet counts: nothing for the timeline
+	}
 	r.updated = ev.At
 	ev.Service.Records = nil // the timeline keeps the changes, not the provenance
 	r.timeline = append(r.timeline, ev)

@@ -28,7 +28,7 @@ type browseOptions struct {
 	Types   []string
 	Once    bool
 	Timeout time.Duration
-	QU      bool
+	QU, QM  bool
 	Loc     *time.Location
 }
 
@@ -61,6 +61,9 @@ of TTLs) with a bounded cache; counters go to stderr at the end.`,
 			if opts.Timeout < 0 {
 				return flagErrorf("--timeout must be positive, got %v", opts.Timeout)
 			}
+			if opts.QU && opts.QM {
+				return flagErrorf("--qu and --qm cannot be used together")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -69,7 +72,8 @@ of TTLs) with a bounded cache; counters go to stderr at the end.`,
 	}
 	cmd.Flags().BoolVarP(&opts.Once, "once", "t", false, "Print what was found after one round (--timeout) and exit")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "Stop after `duration` (default: 3s with --once, else never)")
-	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit)")
+	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit), opening port 5353 for them if they cannot be watched")
+	cmd.Flags().BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
 	return cmd
 }
 
@@ -83,14 +87,12 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	cfg := o.Global.mdnsConfig()
-	cfg.Unicast = o.QU // QU answers come by unicast to port 5353
-	link, err := listen(ctx, o.Listen, cfg)
+	link, qu, err := listenQuerier(ctx, o.Listen, o.Global.mdnsConfig(), o.QU, o.QM)
 	if err != nil {
 		return err
 	}
 	defer link.Close()
-	b := browse.New(link, browse.Config{QU: o.QU})
+	b := browse.New(link, browse.Config{QU: qu})
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}

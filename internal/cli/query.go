@@ -154,6 +154,7 @@ func queryRun(ctx context.Context, o *queryOptions) error {
 
 type resolveOptions struct {
 	queryOptions
+	QM       bool
 	Instance string
 	Service  string
 }
@@ -183,7 +184,8 @@ on the wire at all?".`,
 			return resolveRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies (QU bit)")
+	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit), opening port 5353 for them if they cannot be watched")
+	cmd.Flags().BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `duration` for answers")
 	return cmd
 }
@@ -205,14 +207,12 @@ type resolveJSON struct {
 func resolveRun(ctx context.Context, o *resolveOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	cfg := o.Global.mdnsConfig()
-	cfg.Unicast = o.QU
-	link, err := listen(ctx, o.Listen, cfg)
+	link, qu, err := listenQuerier(ctx, o.Listen, o.Global.mdnsConfig(), o.QU, o.QM)
 	if err != nil {
 		return err
 	}
 	defer link.Close()
-	b := browse.New(link, browse.Config{QU: o.QU})
+	b := browse.New(link, browse.Config{QU: qu})
 	ectx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ectx, func(browse.Event) error { return nil }) }()

@@ -70,6 +70,42 @@ func listenSockets(ctx context.Context, cfg mdns.Config) (Link, error) {
 	return c, nil
 }
 
+// listenQuerier opens the core for a querier and says whether its first
+// question asks for a unicast reply (QU). RFC 6762 §5.4 recommends QU for
+// a querier's first question; bonjourctl asks QU when it can see the
+// unicast replies without taking them from another stack on this host (a
+// packet socket: Linux, root or CAP_NET_RAW), and otherwise QM, unless
+// forced: qu opens a socket on port 5353 for the replies where it must,
+// qm never asks QU.
+func listenQuerier(ctx context.Context, f func(context.Context, mdns.Config) (Link, error), cfg mdns.Config, qu, qm bool) (Link, bool, error) {
+	cfg.Observe = !qm
+	l, err := listen(ctx, f, cfg)
+	if err != nil || qm {
+		return l, false, err
+	}
+	if len(unicastUnseen(l)) == 0 {
+		return l, true, nil
+	}
+	if !qu {
+		return l, false, nil
+	}
+	l.Close()
+	cfg.Observe, cfg.Unicast = false, true
+	l, err = listen(ctx, f, cfg)
+	return l, err == nil, err
+}
+
+// unicastUnseen returns the core's notes about unicast it cannot see.
+func unicastUnseen(l Link) []string {
+	var out []string
+	for _, u := range l.Unseen() {
+		if strings.Contains(u, "unicast") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // listen opens the core for a command; an interface the user named that
 // cannot be used is a usage error.
 func listen(ctx context.Context, f func(context.Context, mdns.Config) (Link, error), cfg mdns.Config) (Link, error) {

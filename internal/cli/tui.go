@@ -112,7 +112,8 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	defer link.Close()
 	packets := make(chan tui.Packet, 256)
 	events := make(chan browse.Event)
-	b := browse.New(link, browse.Config{})
+	// QU first (RFC 6762 §5.4) where the unicast replies can be watched.
+	b := browse.New(link, browse.Config{QU: len(unicastUnseen(link)) == 0})
 	if len(o.Types) == 0 {
 		b.BrowseAll()
 	} else {
