@@ -15,6 +15,7 @@ package browse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -53,6 +54,13 @@ type Config struct {
 	ResolveWait time.Duration
 	// Events is the length of the event queue (default 4096).
 	Events int
+	// MaxTypes bounds the service types browsed when enumerating (default
+	// 1,000); beyond it, types found are counted, not browsed.
+	MaxTypes int
+	// QueryRate is the query packets a second the browser may send,
+	// sustained (default 40, bursts of twice that): what a host on the
+	// network can make it send is bounded.
+	QueryRate int
 	// Rand returns a duration in [0, n) for query jitter (default math/rand).
 	Rand func(n time.Duration) time.Duration
 }
@@ -71,6 +79,11 @@ type Stats struct {
 	LastSendError error
 	EventsDropped uint64 // events the consumer was too slow to take
 	PacketsLost   uint64 // packets the engine was too slow to take (its queue at the core was full)
+	TypesShed     uint64 // service types found but not browsed: over MaxTypes
+	Scheduled     int    // entries in the schedule: one per record, type, instance and Resolve call
+	// QueriesDeferred counts questions that waited for the query budget;
+	// QueriesDropped those dropped because even its backlog was full.
+	QueriesDeferred, QueriesDropped uint64
 }
 
 // Browser runs DNS-SD browsing on a Link.
@@ -96,6 +109,9 @@ type Browser struct {
 	box       *outbox.Box[Event]
 	sub       *mdns.Sub
 	onType    func(string)
+	budget    *budget
+	watching  int                 // Resolve calls waiting
+	evictions map[string][]string // instance key -> records of it evicted since the last settle
 }
 
 type request struct {
@@ -139,6 +155,9 @@ func New(link Link, cfg Config) *Browser {
 	if cfg.ResolveWait <= 0 {
 		cfg.ResolveWait = time.Second
 	}
+	if cfg.MaxTypes <= 0 {
+		cfg.MaxTypes = 1000
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = func(n time.Duration) time.Duration {
 			if n <= 0 {
@@ -148,7 +167,7 @@ func New(link Link, cfg Config) *Browser {
 		}
 	}
 	return &Browser{
-		link: link, cfg: cfg, cache: newCache(cfg.MaxRecords),
+		link: link, cfg: cfg, cache: newCache(cfg.MaxRecords), budget: newBudget(cfg.QueryRate),
 		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 		types: map[string]*browsedType{}, instances: map[string]*instance{}, byHost: map[string]map[string]bool{},
 	}
@@ -296,6 +315,10 @@ func (b *Browser) addType(now time.Time, name string, enumerate bool) {
 	if _, ok := b.types[k]; ok {
 		return
 	}
+	if len(b.types) >= b.cfg.MaxTypes+1 { // +1: the enumeration itself
+		b.count(func(s *Stats) { s.TypesShed++ })
+		return
+	}
 	bt := &browsedType{name: name, next: time.Second, enumerate: enumerate, due: newTask(taskQuery)}
 	bt.due.name = k
 	b.types[k] = bt
@@ -353,10 +376,21 @@ func (b *Browser) handle(now time.Time, p *mdns.Packet) {
 			}
 			if evicted != nil {
 				b.sched.cancel(evicted.due)
-				b.touch(evicted, dirty, now, false)
+				b.noteEviction(evicted, dirty, now)
+			}
+			if (r.Type == mdns.TypeA || r.Type == mdns.TypeAAAA) && rec.Packets > 1 && rec.cause == "" {
+				// A refresh of an address already held changes no
+				// instance: touching every instance on a host per address
+				// record would cost O(instances) a packet.
+				if b.watching > 0 {
+					b.witness(rec, p, seen)
+				}
+				continue
 			}
 			b.touch(rec, dirty, now, rec.cause == "")
-			b.witness(rec, p, seen)
+			if b.watching > 0 {
+				b.witness(rec, p, seen)
+			}
 		}
 	}
 	b.settle(now, dirty)
@@ -388,6 +422,32 @@ func (b *Browser) witness(r *Record, p *mdns.Packet, seen map[*resolveReq]bool) 
 }
 
 const maxWitness = 32
+
+// noteEviction marks the instances an evicted record belonged to, so that
+// their change says the cache was full rather than showing a record gone.
+func (b *Browser) noteEviction(r *Record, dirty map[string]bool, now time.Time) {
+	before := make(map[string]bool, len(dirty))
+	for k := range dirty {
+		before[k] = true
+	}
+	b.touch(r, dirty, now, false)
+	if b.evictions == nil {
+		b.evictions = map[string][]string{}
+	}
+	for k := range dirty {
+		if !before[k] && len(b.evictions[k]) < 8 {
+			b.evictions[k] = append(b.evictions[k], mdns.TypeString(r.Type)+" "+r.Name)
+		}
+	}
+	if r.Type == mdns.TypePTR {
+		if t, ok := r.Target(); ok {
+			k := mdns.NameKey(t)
+			if len(b.evictions[k]) < 8 && !slices.Contains(b.evictions[k], "PTR "+r.Name) {
+				b.evictions[k] = append(b.evictions[k], "PTR "+r.Name)
+			}
+		}
+	}
+}
 
 // touch marks the instances a record belongs to; refreshed says a packet
 // carried it.
@@ -506,6 +566,9 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool) {
 			continue
 		}
 		ch := diff(&in.last, &s, in.lastTTL)
+		if ev := b.evictions[k]; len(ev) > 0 && len(ch) > 0 {
+			ch = append([]Change{{Field: "evicted", Old: strings.Join(ev, ", "), New: fmt.Sprintf("dropped: the cache is full (%d records)", b.cfg.MaxRecords)}}, ch...)
+		}
 		in.keep(s)
 		switch {
 		case len(ch) > 0:
@@ -700,8 +763,26 @@ func (b *Browser) sendMany(qs []mdns.Question) int {
 }
 
 // send multicasts one query (continued in further packets when its known
-// answers need them, RFC 6762 §7.2) on every interface and family.
+// answers need them, RFC 6762 §7.2) on every interface and family, within
+// the query budget: questions asked less than a second ago are left out,
+// and a query over the budget waits in the backlog.
 func (b *Browser) send(qs []mdns.Question, known []mdns.KnownAnswer) error {
+	now := time.Now()
+	if qs = b.budget.fresh(now, qs); len(qs) == 0 {
+		return nil
+	}
+	if len(b.budget.backlog) > 0 || !b.budget.take(now) {
+		b.budget.wait(pending{qs: qs, known: known})
+		b.sched.set(b.budget.due, b.budget.nextToken(now))
+		b.count(func(s *Stats) { s.QueriesDeferred, s.QueriesDropped = b.budget.deferred, b.budget.dropped })
+		return nil
+	}
+	return b.transmit(now, qs, known)
+}
+
+// transmit sends a query now.
+func (b *Browser) transmit(now time.Time, qs []mdns.Question, known []mdns.KnownAnswer) error {
+	b.budget.sent(now, qs)
 	err := SendQuery(b.link, Question{Questions: qs, Known: known})
 	b.count(func(s *Stats) {
 		s.Queries++
@@ -778,6 +859,16 @@ func (b *Browser) runDue(now time.Time) {
 			dirty[t.name] = dirty[t.name] || false
 		case taskResolveRequest:
 			b.retransmit(now, t.req, dirty)
+		case taskBacklog:
+			for len(b.budget.backlog) > 0 && b.budget.take(now) {
+				p := b.budget.backlog[0]
+				b.budget.backlog = b.budget.backlog[1:]
+				b.budget.queued -= len(p.qs)
+				_ = b.transmit(now, p.qs, p.known)
+			}
+			if len(b.budget.backlog) > 0 {
+				b.sched.set(b.budget.due, b.budget.nextToken(now))
+			}
 		}
 	}
 	if len(refresh) > 0 {

@@ -2,6 +2,7 @@ package browse
 
 import (
 	"bytes"
+	"container/heap"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -41,6 +42,7 @@ type Record struct {
 	due     *task  // its next refresh or its expiry
 	step    int    // refresh points already queried
 	seq     uint64 // order of the latest packet that carried it
+	exIdx   int    // position in the cache's expiry heap
 }
 
 // Addr returns the address of an A or AAAA record, an IPv6 link-local one
@@ -85,11 +87,13 @@ type nameType struct {
 }
 
 // cache is the RFC 6762 §10 record cache: keyed by interface, name, type,
-// class and data; bounded, evicting the record closest to expiry.
+// class and data; bounded, evicting the record closest to expiry, found in
+// O(log n) through an expiry heap (as python-zeroconf's cache does).
 type cache struct {
 	recs    map[cacheKey]*Record
 	byName  map[nameType][]*Record
 	ptrTo   map[string][]*Record // PTR records by their target's NameKey
+	expiry  expiryHeap
 	max     int
 	evicted uint64
 	seq     uint64 // packets seen, to order records received at the same instant
@@ -97,6 +101,37 @@ type cache struct {
 
 func newCache(max int) *cache {
 	return &cache{recs: map[cacheKey]*Record{}, byName: map[nameType][]*Record{}, ptrTo: map[string][]*Record{}, max: max}
+}
+
+// expiryHeap orders the cached records by expiry.
+type expiryHeap []*Record
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].exIdx, h[j].exIdx = i, j
+}
+func (h *expiryHeap) Push(x any) {
+	r := x.(*Record)
+	r.exIdx = len(*h)
+	*h = append(*h, r)
+}
+func (h *expiryHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	r.exIdx = -1
+	return r
+}
+
+// expiresAt moves a cached record's expiry.
+func (c *cache) expiresAt(r *Record, t time.Time) {
+	r.expires = t
+	if r.exIdx >= 0 && r.exIdx < len(c.expiry) && c.expiry[r.exIdx] == r {
+		heap.Fix(&c.expiry, r.exIdx)
+	}
 }
 
 func canonicalRData(r *mdns.Record) string {
@@ -118,7 +153,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 	if r.TTL == 0 {
 		// RFC 6762 §10.1: a goodbye; remove one second later.
 		if rec != nil && rec.cause == "" {
-			rec.expires, rec.cause = now.Add(time.Second), CauseGoodbye
+			c.expiresAt(rec, now.Add(time.Second))
+			rec.cause = CauseGoodbye
 			rec.TTL = 0
 			rec.LastSeen = now
 			rec.Packets++
@@ -129,9 +165,10 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 		if c.max > 0 && len(c.recs) >= c.max {
 			evicted = c.evictOne()
 		}
-		rec = &Record{key: k, FirstSeen: now, due: newTask(taskRecord)}
+		rec = &Record{key: k, FirstSeen: now, due: newTask(taskRecord), expires: now.Add(scheduleTTL(r.TTL))}
 		rec.due.rec = rec
 		c.recs[k] = rec
+		heap.Push(&c.expiry, rec)
 		nt := nameType{k.name, k.rrtype}
 		c.byName[nt] = append(c.byName[nt], rec)
 		if r.Type == mdns.TypePTR {
@@ -156,7 +193,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 	rec.Packets++
 	c.seq++
 	rec.seq = c.seq
-	rec.expires, rec.cause, rec.step = now.Add(scheduleTTL(r.TTL)), "", 0
+	c.expiresAt(rec, now.Add(scheduleTTL(r.TTL)))
+	rec.cause, rec.step = "", 0
 	if r.CacheFlush {
 		// RFC 6762 §10.2: other members of this RRset on this interface
 		// received more than one second ago go in one second.
@@ -165,7 +203,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 				continue
 			}
 			if now.Sub(other.LastSeen) > time.Second {
-				other.expires, other.cause = now.Add(time.Second), CauseFlushed
+				c.expiresAt(other, now.Add(time.Second))
+				other.cause = CauseFlushed
 				flushed = append(flushed, other)
 			}
 		}
@@ -175,10 +214,8 @@ func (c *cache) upsert(now time.Time, p *mdns.Packet, r *mdns.Record) (rec *Reco
 
 func (c *cache) evictOne() *Record {
 	var victim *Record
-	for _, r := range c.recs {
-		if victim == nil || r.expires.Before(victim.expires) {
-			victim = r
-		}
+	if len(c.expiry) > 0 {
+		victim = c.expiry[0]
 	}
 	if victim != nil {
 		c.remove(victim)
@@ -190,6 +227,9 @@ func (c *cache) evictOne() *Record {
 
 func (c *cache) remove(r *Record) {
 	delete(c.recs, r.key)
+	if r.exIdx >= 0 && r.exIdx < len(c.expiry) && c.expiry[r.exIdx] == r {
+		heap.Remove(&c.expiry, r.exIdx)
+	}
 	if r.key.rrtype == mdns.TypePTR {
 		if rs := without(c.ptrTo[r.key.rdata], r); len(rs) > 0 {
 			c.ptrTo[r.key.rdata] = rs

@@ -100,6 +100,7 @@ func (b *Browser) startResolve(now time.Time, req *resolveReq, dirty map[string]
 		b.sched.cancel(in.due) // the resolve retransmits for it
 	}
 	in.watchers = append(in.watchers, req)
+	b.watching++
 	req.started, req.interval = now, time.Second
 	req.res.Asked = now
 	s, _, _ := b.snapshot(in)
@@ -202,6 +203,9 @@ func (b *Browser) reply(req *resolveReq) {
 		return
 	}
 	req.done = true
+	if !req.started.IsZero() {
+		b.watching--
+	}
 	b.sched.cancel(req.due)
 	req.res.Packets = req.packets
 	if req.res.Service.Name == "" {

@@ -26,6 +26,7 @@ const (
 	taskRecord                         // a record's next refresh query, or its expiry
 	taskResolve                        // an incomplete instance: ask again, then report it as it is
 	taskResolveRequest                 // a Resolve call: retransmit
+	taskBacklog                        // questions waiting for the query budget
 )
 
 type schedule []*task

@@ -220,15 +220,30 @@ func Live(ctx context.Context, link Link, w io.Writer, opts Options) (sum Summar
 		return s.write(d)
 	}
 	var loopErr error
+	// The pcapng file is flushed every second (and every 64 packets), so
+	// a capture that is killed leaves a file readable up to then.
+	flush := time.NewTicker(time.Second)
+	defer flush.Stop()
 	for loopErr == nil && (opts.Count == 0 || sum.Shown < opts.Count) {
-		p, err := sub.Recv(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				loopErr = err
+		select {
+		case <-ctx.Done():
+		case <-flush.C:
+			if opts.Pcap != nil {
+				if err := opts.Pcap.Flush(); err != nil {
+					loopErr = fmt.Errorf("write pcapng: %w", err)
+				}
+				sum.Written = opts.Pcap.Count()
 			}
-			break
+			continue
+		case p, ok := <-sub.C():
+			if !ok {
+				_, loopErr = sub.Recv(ctx)
+				break
+			}
+			loopErr = show(p)
+			continue
 		}
-		loopErr = show(p)
+		break
 	}
 	// Read the kernel's drop count while the sockets are open, close them,
 	// then take what was already queued, so that every packet received

@@ -385,40 +385,6 @@ func (r *Record) RR() dns.RR {
 
 const hexDigits = "0123456789abcdef"
 
-// EscapeText makes a string safe for a terminal: control characters and
-// DEL become \xHH.
-func EscapeText(s string) string {
-	if clean(s) {
-		return s
-	}
-	return string(AppendEscaped(nil, s))
-}
-
-// AppendEscaped appends s to b as EscapeText renders it.
-func AppendEscaped(b []byte, s string) []byte {
-	if clean(s) {
-		return append(b, s...)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == 0x7f {
-			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-		} else {
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func clean(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // TypeString names an RR type ("TXT", or "TYPE65534").
 func TypeString(t uint16) string {
 	switch t { // the types of nearly every mDNS packet, without a map lookup

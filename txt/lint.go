@@ -40,12 +40,19 @@ type Finding struct {
 	Offset   int      `json:"offset"`
 	Section  string   `json:"section"` // RFC 6763 section, e.g. "6.4"
 	Message  string   `json:"message"`
+	// Count is how many strings of the record have this finding (one
+	// finding stands for them all: a record of 65,000 empty strings is one
+	// finding, not 65,000); Index, Offset and Message are the first's.
+	Count int `json:"count"`
 }
 
 func (f Finding) String() string {
 	where := "record"
 	if f.Index >= 0 {
 		where = fmt.Sprintf("string %d", f.Index)
+		if f.Count > 1 {
+			where += fmt.Sprintf(" and %d more", f.Count-1)
+		}
 	}
 	return fmt.Sprintf("%s %s (%s, RFC 6763 §%s): %s", f.Severity, f.Code, where, f.Section, f.Message)
 }
@@ -84,8 +91,14 @@ const (
 // Index and Offset points inside rdata.
 func Lint(rdata []byte) []Finding {
 	var out []Finding
+	seen := map[string]int{} // code -> its finding in out
 	add := func(code string, sev Severity, idx, off int, sec, format string, args ...any) {
-		out = append(out, Finding{Code: code, Severity: sev, Index: idx, Offset: off, Section: sec, Message: fmt.Sprintf(format, args...)})
+		if i, ok := seen[code]; ok {
+			out[i].Count++ // one finding per kind: no message per string
+			return
+		}
+		seen[code] = len(out)
+		out = append(out, Finding{Code: code, Severity: sev, Index: idx, Offset: off, Section: sec, Message: fmt.Sprintf(format, args...), Count: 1})
 	}
 	if len(rdata) == 0 {
 		add(CodeZeroLength, Error, -1, -1, "6.1",

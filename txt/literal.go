@@ -3,6 +3,7 @@ package txt
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -96,7 +97,10 @@ func swiftString(b []byte) string {
 		case r == '"' || r == '\\':
 			sb.WriteByte('\\')
 			sb.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
+		case r < 0x20 || r == 0x7f || (r > 0x7f && !strconv.IsPrint(r)):
+			// Controls, C1, bidirectional overrides, invisible format
+			// characters: as escapes, so neither a terminal showing the
+			// literal nor Xcode showing the source is fooled.
 			fmt.Fprintf(&sb, `\u{%x}`, r)
 		default:
 			sb.WriteRune(r)

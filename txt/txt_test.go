@@ -41,7 +41,11 @@ func withSize(n int) []byte {
 func codes(fs []txt.Finding) string {
 	var c []string
 	for _, f := range fs {
-		c = append(c, fmt.Sprintf("%s@%d", f.Code, f.Index))
+		s := fmt.Sprintf("%s@%d", f.Code, f.Index)
+		if f.Count > 1 {
+			s += fmt.Sprintf("x%d", f.Count)
+		}
+		c = append(c, s)
 	}
 	return strings.Join(c, " ")
 }
@@ -61,7 +65,7 @@ func TestLint(t *testing.T) {
 		{"empty key", enc("=value"), "empty-key@0"},
 		{"key control byte", enc("ke\x01y=v"), "key-not-printable-ascii@0"},
 		{"key high byte", enc("k\xe9=v"), "key-not-printable-ascii@0"},
-		{"duplicate", enc("key=one", "key=two", "KEY=three"), "duplicate-key@1 duplicate-key@2"},
+		{"duplicate", enc("key=one", "key=two", "KEY=three"), "duplicate-key@1x2"},
 		{"key 9 chars", enc("abcdefghi=1"), ""},
 		{"key 10 chars", enc("abcdefghij=1"), "key-too-long@0"},
 		{"size 200", withSize(200), ""},
@@ -340,4 +344,25 @@ func FuzzPairsRoundTrip(f *testing.F) {
 			t.Fatalf("Parse(Encode(%q)) = %q, %v", r.Strings, back.Strings, err)
 		}
 	})
+}
+
+// TestLintAmplification: a record of 65,000 empty strings (65,000 bytes
+// of zeros) gives one finding per kind, with its count, not one per
+// string: a hostile record cannot turn into megabytes of text.
+func TestLintAmplification(t *testing.T) {
+	rdata := make([]byte, 65000)
+	fs := txt.Lint(rdata)
+	if got := codes(fs); got != "size-over-8900@-1 empty-string@0x65000" {
+		t.Errorf("Lint = %q", got)
+	}
+	total := 0
+	for _, f := range fs {
+		total += len(f.String())
+	}
+	if total > 2000 {
+		t.Errorf("%d bytes of findings for one record", total)
+	}
+	if s := fs[1].String(); !strings.Contains(s, "(string 0 and 64999 more, RFC 6763 §6.1)") {
+		t.Errorf("finding %q does not say how many strings it stands for", s)
+	}
 }

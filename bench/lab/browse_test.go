@@ -90,6 +90,9 @@ func tryTimeToLine(t *testing.T, cmd *exec.Cmd, limit time.Duration, match func(
 }
 
 func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]

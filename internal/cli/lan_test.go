@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -249,4 +250,29 @@ func lastScreen(b []byte) string {
 		return string(b[i:])
 	}
 	return string(b)
+}
+
+// TestCapturePcapFull: a pcapng file that cannot be written (a full disk)
+// stops the capture with the error, exit 1, and the summary does not claim
+// packets written.
+func TestCapturePcapFull(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	lanTest(t, func(t *testing.T, lan *mdnstest.LAN) {
+		defer peer(t, lan, []byte("\x09key=value"), advertise.Faults{})()
+		done := make(chan struct{})
+		var code int
+		var errOut string
+		go func() {
+			defer close(done)
+			code, _, errOut = onLAN(lan, "", "capture", "--pcap", "/dev/full", "-d", "3s")
+		}()
+		time.Sleep(100 * time.Millisecond)
+		_, _, _ = onLAN(lan, "", "query", "--timeout", "1s", "Node 1._p2p._tcp", "TXT") // traffic
+		<-done
+		if code != 1 || !strings.Contains(errOut, "0 written to /dev/full") || !strings.Contains(errOut, "no space left on device") {
+			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
+	})
 }

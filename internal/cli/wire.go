@@ -124,9 +124,9 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 	}
 	copts.Filter = capture.NewFilter(o.Name, o.Type, o.Host, 0, nil)
 	if o.Pcap != "" {
-		fh, err := os.Create(o.Pcap)
-		if err != nil {
-			return fmt.Errorf("create pcap file: %w", err)
+		fh, cerr := os.Create(o.Pcap)
+		if cerr != nil {
+			return fmt.Errorf("create pcap file: %w", cerr)
 		}
 		pw := pcapfile.NewWriter(fh)
 		copts.Pcap = pw
@@ -159,7 +159,14 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 	sum, err := capture.Live(ctx, link, o.IO.Out, copts)
 	line := sum.String()
 	if copts.Pcap != nil {
-		line += fmt.Sprintf("; %d written to %s", sum.Written, o.Pcap)
+		ferr := copts.Pcap.Flush()
+		line += fmt.Sprintf("; %d written to %s", copts.Pcap.Count(), o.Pcap)
+		if ferr != nil {
+			line += fmt.Sprintf(" (%d not written: %v)", copts.Pcap.Pending(), ferr)
+			if err == nil {
+				err = fmt.Errorf("write %s: %w", o.Pcap, ferr)
+			}
+		}
 	}
 	fmt.Fprintln(o.IO.ErrOut, line)
 	return err

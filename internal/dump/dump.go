@@ -214,12 +214,15 @@ func Text(w io.Writer, d Decoded, loc *time.Location) error {
 // lint findings of recent TXT records (a bounded cache: captures repeat the
 // same TXT data many times).
 type Printer struct {
-	loc  *time.Location
-	buf  []byte
-	lint map[string][]byte // TXT rdata -> its rendered warning lines
+	loc       *time.Location
+	buf       []byte
+	lint      map[string][]byte // TXT rdata -> its rendered warning lines
+	lintBytes int               // bytes held by lint, keys and lines
 }
 
-const lintCacheSize = 4096
+// lintCacheBytes bounds the lint cache in bytes, not entries: records off
+// the network can be 64 KiB each.
+const lintCacheBytes = 1 << 20
 
 // NewPrinter returns a Printer that prints times in loc.
 func NewPrinter(loc *time.Location) *Printer {
@@ -231,8 +234,9 @@ func (p *Printer) lintLines(rdata []byte) []byte {
 	if l, ok := p.lint[string(rdata)]; ok {
 		return l
 	}
-	if len(p.lint) >= lintCacheSize {
+	if p.lintBytes > lintCacheBytes {
 		clear(p.lint)
+		p.lintBytes = 0
 	}
 	var l []byte
 	for _, f := range txt.Lint(rdata) {
@@ -242,7 +246,10 @@ func (p *Printer) lintLines(rdata []byte) []byte {
 			l = append(l, '\n')
 		}
 	}
-	p.lint[string(rdata)] = l
+	if len(rdata)+len(l) <= lintCacheBytes/16 { // a huge record is not worth keeping
+		p.lint[string(rdata)] = l
+		p.lintBytes += len(rdata) + len(l)
+	}
 	return l
 }
 

@@ -62,13 +62,27 @@ func (e *Error) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset, e
 // LooksLikeIP reports whether b starts like an IPv4 or IPv6 header carrying
 // UDP (so that a bare DNS message is not mistaken for one).
 func LooksLikeIP(b []byte) bool {
-	if len(b) >= 20 && b[0] == 0x45 && b[9] == 17 {
-		return true
+	switch {
+	case len(b) >= 28 && b[0]>>4 == 4:
+		ihl := int(b[0]&0xf) * 4
+		if ihl < 20 || len(b) < ihl+8 || b[9] != 17 {
+			return false
+		}
+		// A DNS message could start like this (ID 0x45xx): the header's
+		// own total length, or its checksum, tells them apart.
+		total := int(binary.BigEndian.Uint16(b[2:]))
+		return (total <= len(b) && total >= ihl+8 && len(b)-total < 64) || ipv4HeaderChecksum(b[:ihl]) == binary.BigEndian.Uint16(b[10:])
+	case len(b) >= 48 && b[0]>>4 == 6:
+		if b[6] != 17 && b[6] != 0 && b[6] != 60 {
+			return false
+		}
+		// No header checksum in IPv6: its payload length must be what
+		// follows the header (a DNS message with ID 0x6xxx has its
+		// question count there).
+		plen := int(binary.BigEndian.Uint16(b[4:]))
+		return plen == len(b)-40 || (plen < len(b)-40 && len(b)-40-plen < 64 && plen >= 8)
 	}
-	if len(b) >= 20 && b[0]>>4 == 4 && b[0]&0xf > 5 && len(b) >= int(b[0]&0xf)*4 && b[9] == 17 {
-		return true
-	}
-	return len(b) >= 48 && b[0]>>4 == 6 && (b[6] == 17 || b[6] == 0 || b[6] == 60)
+	return false
 }
 
 // Parse decodes an IPv4 or IPv6 packet carrying UDP. Lengths that do not fit

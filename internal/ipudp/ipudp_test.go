@@ -96,3 +96,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestLooksLikeIPNotDNS: a DNS message whose ID starts like an IP header
+// (0x45.., 0x6...) is not taken for one; real headers still are.
+func TestLooksLikeIPNotDNS(t *testing.T) {
+	for _, id := range []uint16{0x4500, 0x4511, 0x6000, 0x6abc, 0x6fff} {
+		for _, ancount := range []byte{0, 1, 17} {
+			msg := []byte{byte(id >> 8), byte(id), 0x84, 0x00, 0, 0, 0, ancount, 0, 0, 0, 17}
+			msg = append(msg, make([]byte, 60)...)
+			if ipudp.LooksLikeIP(msg) {
+				t.Errorf("DNS message with ID %#04x, ANCOUNT %d taken for an IP packet", id, ancount)
+			}
+		}
+	}
+	for _, fam := range []string{"10.88.0.2:5353", "[fe80::2]:5353"} {
+		src := netip.MustParseAddrPort(fam)
+		dst := netip.AddrPortFrom(src.Addr(), 5353)
+		if b := ipudp.Build(src, dst, 255, make([]byte, 20)); !ipudp.LooksLikeIP(b) {
+			t.Errorf("a %s packet is not taken for IP", fam)
+		}
+	}
+}

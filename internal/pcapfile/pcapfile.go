@@ -236,18 +236,40 @@ func linkPayload(lt layers.LinkType, b []byte) ([]byte, bool) {
 // Writer writes packets to a pcapng file as raw IP (link type 101), adding
 // an interface description block the first time each interface is seen.
 type Writer struct {
-	w      io.Writer
-	ng     *pcapgo.NgWriter
-	ifaces map[string]int
-	n      int
+	w       io.Writer
+	ng      *pcapgo.NgWriter
+	ifaces  map[string]int
+	n       int // packets handed to the writer
+	flushed int // of which known to be in the file
+	err     error
 }
+
+// flushEvery is how many packets may wait in the buffer: a capture killed
+// with SIGKILL loses at most these (and at most a second's worth, with
+// Flush called every second).
+const flushEvery = 64
 
 // NewWriter returns a Writer on w. Nothing is written until the first packet.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w, ifaces: map[string]int{}} }
 
 // Write appends p, synthesizing its IP and UDP headers (with correct
-// checksums) from its addresses and hop limit.
+// checksums) from its addresses and hop limit. It flushes every 64
+// packets; after an error every call returns it.
 func (w *Writer) Write(p mdns.Packet) error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.write(p); err != nil {
+		w.err = err
+		return err
+	}
+	if w.n-w.flushed >= flushEvery {
+		return w.Flush()
+	}
+	return nil
+}
+
+func (w *Writer) write(p mdns.Packet) error {
 	name := p.IfName
 	if name == "" {
 		name = "unknown"
@@ -299,13 +321,26 @@ func (w *Writer) Write(p mdns.Packet) error {
 	}, frame)
 }
 
-// Count returns the number of packets written.
-func (w *Writer) Count() int { return w.n }
+// Count returns the number of packets known to be in the file (written
+// and flushed).
+func (w *Writer) Count() int { return w.flushed }
 
-// Flush writes buffered data out; call it before closing the file.
+// Pending returns the number of packets written but not yet flushed.
+func (w *Writer) Pending() int { return w.n - w.flushed }
+
+// Flush writes buffered data out; call it every second while capturing,
+// and before closing the file.
 func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
 	if w.ng == nil {
 		return nil
 	}
-	return w.ng.Flush()
+	if err := w.ng.Flush(); err != nil {
+		w.err = err
+		return err
+	}
+	w.flushed = w.n
+	return nil
 }
