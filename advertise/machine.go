@@ -224,6 +224,10 @@ func (r *Responder) linkChanged(l mdns.LinkChange) bool {
 // are ours.
 func (r *Responder) probe(ctx context.Context) error {
 	delay := r.cfg.Rand(250 * time.Millisecond)
+	if !r.probed && !r.cfg.Started.IsZero() {
+		delay = max(0, delay-time.Since(r.cfg.Started))
+	}
+	r.probed = true
 	for {
 		// Rate limit (§8.1): after 15 conflicts in 10 s, wait 5 s before
 		// probing again, whatever arrives meanwhile.
@@ -244,9 +248,13 @@ func (r *Responder) probe(ctx context.Context) error {
 		}
 		r.emit(Event{Kind: Probing, Detail: "3 probes 250 ms apart (QU, type ANY, proposed records in the authority section)"})
 		out, err := r.wait(ctx, delay, probing)
+		// Probes go out on a fixed grid from the first, so the time spent
+		// sending and handling packets does not add up (§8.1: 250 ms
+		// apart, then 250 ms after the third).
+		first := time.Now()
 		for i := 0; i < 3 && err == nil && out == waited; i++ {
 			r.sendProbe(i + 1)
-			out, err = r.wait(ctx, 250*time.Millisecond, probing)
+			out, err = r.wait(ctx, time.Until(first.Add(time.Duration(i+1)*250*time.Millisecond)), probing)
 		}
 		if err != nil {
 			return err

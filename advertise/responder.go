@@ -48,6 +48,12 @@ type Config struct {
 	Faults Faults
 	// Rand returns a duration in [0, n) (default math/rand).
 	Rand func(n time.Duration) time.Duration
+	// Started is when publishing was decided (the process's start). The
+	// random delay before the first probe (0-250 ms, RFC 6762 §8.1)
+	// counts from it, so the work of starting up (sockets, interfaces)
+	// is spent inside the delay rather than added to it. Zero: the delay
+	// counts from Run.
+	Started time.Time
 	// InterfaceAddrs lists the addresses to publish on an interface when
 	// the service has none of its own (default: the interface's own).
 	InterfaceAddrs func(ifi net.Interface) []netip.Addr
@@ -139,6 +145,7 @@ type Responder struct {
 	lastMC     map[mcKey]time.Time
 	delayed    map[int]*pendingResponse
 	hostShared bool // another stack on this host owns the host name
+	probed     bool // the first probe series has begun (its delay counted from Config.Started)
 }
 
 type mcKey struct {

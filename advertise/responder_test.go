@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -328,4 +329,35 @@ func TestFaults(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestProbeDelayCountsFromStart: the first probe's random delay counts
+// from Config.Started, so start-up work is spent inside it; the probes
+// keep their 250 ms grid.
+func TestProbeDelayCountsFromStart(t *testing.T) {
+	for _, c := range []struct {
+		before time.Duration // Started this long before Run
+		first  time.Duration // first probe after Run
+	}{{0, 125 * time.Millisecond}, {100 * time.Millisecond, 25 * time.Millisecond}, {400 * time.Millisecond, 0}} {
+		synctest.Test(t, func(t *testing.T) {
+			f := mdnstest.NewFamilies(true, false)
+			t0 := time.Now()
+			r := advertise.New(f, node, advertise.Config{Started: t0.Add(-c.before),
+				Rand:           func(n time.Duration) time.Duration { return n / 2 },
+				InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.88.0.1")} },
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			defer cancel()
+			_ = r.Run(ctx, func(advertise.Event) error { return nil })
+			var at []time.Duration
+			for _, p := range f.Take() {
+				at = append(at, p.At.Sub(t0))
+			}
+			ms := time.Millisecond
+			want := []time.Duration{c.first, c.first + 250*ms, c.first + 500*ms, c.first + 750*ms}
+			if len(at) < len(want) || !slices.Equal(at[:len(want)], want) {
+				t.Errorf("started %v before Run: packets at %v, want probes and the first announcement at %v", c.before, at, want)
+			}
+		})
+	}
 }

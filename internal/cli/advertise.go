@@ -56,6 +56,7 @@ type advertiseOptions struct {
 	StopNotify     func(c chan<- os.Signal)
 	InterfaceAddrs func(net.Interface) []netip.Addr
 	LocalStack     func() string
+	Started        time.Time
 }
 
 var rawFaults = map[string]func(*advertise.Faults){
@@ -76,6 +77,7 @@ func newCmdAdvertise(f *Factory, g *globalOptions) *cobra.Command {
 		opts.InterfaceAddrs = advertise.InterfaceAddrs
 	}
 	opts.LocalStack = f.LocalStack
+	opts.Started = f.Started
 	if opts.LocalStack == nil {
 		opts.LocalStack = otherStacks
 	}
@@ -326,6 +328,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 		// runs; --host and --ip publish a name as given (a proxy).
 		YieldHost:  o.Host == "" && len(o.IPs) == 0,
 		LocalStack: o.LocalStack,
+		Started:    o.Started,
 	})
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -48,6 +48,9 @@ type Factory struct {
 	Listen func(ctx context.Context, cfg mdns.Config) (Link, error)
 	Now    func() time.Time
 	Getenv func(string) string
+	// Started is when the process started (zero in tests): advertise
+	// counts its first probe's random delay from it.
+	Started time.Time
 	// Interfaces lists the machine's network interfaces and
 	// InterfaceAddrs an interface's addresses (nil: the system's).
 	Interfaces     func() ([]net.Interface, error)
@@ -134,9 +137,10 @@ func (g *globalOptions) mdnsConfig() mdns.Config {
 
 // Main runs bonjourctl with args and returns the process exit code.
 func Main(args []string) int {
+	started := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f := &Factory{IOStreams: iostreams.System(), Listen: listenSockets, Now: time.Now, Getenv: os.Getenv, Notify: signal.Notify, StopNotify: signal.Stop}
+	f := &Factory{Started: started, IOStreams: iostreams.System(), Listen: listenSockets, Now: time.Now, Getenv: os.Getenv, Notify: signal.Notify, StopNotify: signal.Stop}
 	return Run(ctx, f, args)
 }
 
