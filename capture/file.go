@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/bonjourctl/bonjourctl/internal/dump"
@@ -15,12 +16,52 @@ import (
 	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
+// FileSummary accounts for every frame of a capture file read.
+type FileSummary struct {
+	pcapfile.Stats
+	Shown       int
+	FilteredOut int
+	// Stopped says reading stopped at --count (or an interrupt) before
+	// the end of the file: the figures cover the frames read until then.
+	Stopped bool
+}
+
+// String is the summary line capture --read prints.
+func (s FileSummary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d frames read: %d mDNS packets", s.Frames, s.Packets)
+	if s.Reassembled > 0 {
+		fmt.Fprintf(&b, " (%d reassembled from IP fragments)", s.Reassembled)
+	}
+	fmt.Fprintf(&b, ", %d shown, %d filtered out", s.Shown, s.FilteredOut)
+	if sk := s.Skipped; sk.Total() > 0 {
+		var why []string
+		for _, c := range []struct {
+			n    int
+			what string
+		}{{sk.NotIP, "not IP"}, {sk.NotUDP, "not UDP"}, {sk.OtherPort, "UDP on other ports"}, {sk.Malformed, "malformed IP or UDP headers"}, {sk.Fragments, "fragments of datagrams never completed"}} {
+			if c.n > 0 {
+				why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
+			}
+		}
+		fmt.Fprintf(&b, "; %d frames skipped: %s", sk.Total(), strings.Join(why, ", "))
+	}
+	if s.Snapped > 0 {
+		fmt.Fprintf(&b, "; %d frames cut at the capture's snap length (decoded as far as they go)", s.Snapped)
+	}
+	if s.Stopped {
+		b.WriteString("; stopped before the end of the file")
+	}
+	return b.String()
+}
+
 // File decodes a pcap or pcapng capture (gzip-compressed or not) from r,
 // named name in errors, and writes the packets that pass opts.Filter to w.
 // From a regular file it decodes on every core and prints in file order;
 // from a pipe it prints each packet as its frame arrives, until ctx ends.
 // A capture cut short has its complete frames printed, then the error.
-func File(ctx context.Context, r io.Reader, name string, w io.Writer, opts Options) (err error) {
+// The summary accounts for every frame read, also after an error.
+func File(ctx context.Context, r io.Reader, name string, w io.Writer, opts Options) (sum FileSummary, err error) {
 	s := newSink(w, &opts)
 	defer func() {
 		if ferr := s.w.Flush(); err == nil {
@@ -29,14 +70,17 @@ func File(ctx context.Context, r io.Reader, name string, w io.Writer, opts Optio
 	}()
 	pr, err := pcapfile.NewReader(r)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return sum, fmt.Errorf("%s: %w", name, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if !regularFile(r) {
-		return stream(ctx, &opts, pr, name, s)
+		err = stream(ctx, &opts, pr, name, s, &sum)
+	} else {
+		err = parallel(ctx, &opts, pr, name, s, &sum)
 	}
-	return parallel(ctx, &opts, pr, name, s)
+	sum.Stats = pr.Stats()
+	return sum, err
 }
 
 // fileBatch is a run of packets from a capture file, decoded and rendered
@@ -63,14 +107,17 @@ func regularFile(in io.Reader) bool {
 // stream decodes a capture that arrives on a pipe (tcpdump -w - |
 // bonjourctl capture --read -) one packet at a time, printing each as it
 // comes; Ctrl-C stops it even while the pipe is quiet.
-func stream(ctx context.Context, o *Options, r *pcapfile.Reader, name string, sink *sink) error {
+func stream(ctx context.Context, o *Options, r *pcapfile.Reader, name string, sink *sink, sum *FileSummary) error {
 	type item struct {
 		p     mdns.Packet
 		frame int
 		err   error
 	}
 	items := make(chan item, 64)
+	done := make(chan struct{})
+	defer func() { <-done }() // the reader's figures are final
 	go func() {
+		defer close(done)
 		defer close(items)
 		for {
 			p, frame, err := r.Next()
@@ -85,11 +132,11 @@ func stream(ctx context.Context, o *Options, r *pcapfile.Reader, name string, si
 		}
 	}()
 	sink.live = true
-	shown := 0
 	for {
 		var it item
 		select {
 		case <-ctx.Done():
+			sum.Stopped = true
 			return nil
 		case x, ok := <-items:
 			if !ok {
@@ -105,12 +152,14 @@ func stream(ctx context.Context, o *Options, r *pcapfile.Reader, name string, si
 		}
 		d := dump.Decode(it.p, it.frame)
 		if !o.Filter.Match(d) {
+			sum.FilteredOut++
 			continue
 		}
 		if err := sink.write(d); err != nil {
 			return err
 		}
-		if shown++; o.Count > 0 && shown >= o.Count {
+		if sum.Shown++; o.Count > 0 && sum.Shown >= o.Count {
+			sum.Stopped = true
 			return nil
 		}
 	}
@@ -119,7 +168,7 @@ func stream(ctx context.Context, o *Options, r *pcapfile.Reader, name string, si
 // parallel decodes a capture file on every core: a reader cuts it into
 // batches, workers decode, filter and render them, and the writer prints
 // them in order.
-func parallel(ctx context.Context, o *Options, r *pcapfile.Reader, name string, sink *sink) error {
+func parallel(ctx context.Context, o *Options, r *pcapfile.Reader, name string, sink *sink, sum *FileSummary) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := runtime.GOMAXPROCS(0)
@@ -193,29 +242,31 @@ func parallel(ctx context.Context, o *Options, r *pcapfile.Reader, name string, 
 		}()
 	}
 	defer wg.Wait()
-	shown := 0
 	for b := range ordered {
 		select {
 		case <-b.done:
 		case <-ctx.Done():
+			sum.Stopped = true
 			return nil
 		}
 		n := len(b.ends)
-		if o.Count > 0 && shown+n > o.Count {
-			n = o.Count - shown
+		if o.Count > 0 && sum.Shown+n > o.Count {
+			n = o.Count - sum.Shown
 		}
 		if n > 0 {
 			if _, err := sink.w.Write(b.out[:b.ends[n-1]]); err != nil {
 				cancel()
 				return err
 			}
-			shown += n
+			sum.Shown += n
 		}
+		sum.FilteredOut += len(b.pkts) - len(b.ends)
 		select {
 		case spare <- b.out[:0]:
 		default:
 		}
-		if o.Count > 0 && shown >= o.Count {
+		if o.Count > 0 && sum.Shown >= o.Count {
+			sum.Stopped = n < len(b.ends) || len(b.pkts) == 512
 			cancel()
 			return nil
 		}

@@ -127,7 +127,7 @@ func TestCaptureReadStdinCutShort(t *testing.T) {
 		t.Errorf("--read - --count 3: exit %d, %d lines", code, strings.Count(out, "\n"))
 	}
 	code, out, errOut := run(t, string(file[:3000]), "capture", "--read", "-")
-	if code != 1 || errOut != "bonjourctl: standard input: the file is cut short after frame 13, in the middle of what follows (as when a capture is stopped while writing); the 13 frames before the cut were read\n" {
+	if code != 1 || errOut != "13 frames read: 13 mDNS packets, 13 shown, 0 filtered out\nbonjourctl: standard input: the file is cut short after frame 13, in the middle of what follows (as when a capture is stopped while writing); the 13 frames before the cut were read\n" {
 		t.Errorf("cut at 3000 bytes: exit %d, stderr %q", code, errOut)
 	}
 	if i := strings.Index(whole, "#14 "); i < 0 || out != whole[:i] {

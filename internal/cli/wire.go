@@ -120,7 +120,11 @@ func captureRun(ctx context.Context, o *captureOptions) (err error) {
 			defer fh.Close()
 			in, name = fh, o.Read
 		}
-		return capture.File(ctx, in, name, o.IO.Out, copts)
+		sum, err := capture.File(ctx, in, name, o.IO.Out, copts)
+		if sum.Frames > 0 || err == nil {
+			fmt.Fprintln(o.IO.ErrOut, sum.String())
+		}
+		return err
 	}
 	copts.Filter = capture.NewFilter(o.Name, o.Type, o.Host, 0, nil)
 	if o.Pcap != "" {

@@ -119,11 +119,15 @@ func Split(b []byte) (src, dst netip.AddrPort, hopLimit int, payload []byte, ok 
 		s, d = netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))
 		off, end, hopLimit = ihl, min(len(b), int(binary.BigEndian.Uint16(b[2:]))), int(b[8])
 	case 6:
-		if len(b) < 48 || b[6] != 17 {
+		if len(b) < 48 {
+			return
+		}
+		end = min(len(b), 40+int(binary.BigEndian.Uint16(b[4:])))
+		if off = udpAt6(b[:end]); off < 0 {
 			return
 		}
 		s, d = netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
-		off, end, hopLimit = 40, min(len(b), 40+int(binary.BigEndian.Uint16(b[4:]))), int(b[7])
+		hopLimit = int(b[7])
 	default:
 		return
 	}
@@ -138,6 +142,27 @@ func Split(b []byte) (src, dst netip.AddrPort, hopLimit int, payload []byte, ok 
 	dst = netip.AddrPortFrom(d, binary.BigEndian.Uint16(udp[2:]))
 	return src, dst, hopLimit, udp[8:], true
 }
+
+// udpAt6 returns where the UDP header starts in an IPv6 packet, after
+// any hop-by-hop, routing and destination options headers, or -1 when the
+// packet does not carry UDP (or its extension headers are cut off).
+func udpAt6(b []byte) int {
+	next, off := b[6], 40
+	for next == 0 || next == 43 || next == 60 {
+		if off+8 > len(b) {
+			return -1
+		}
+		next, off = b[off], off+(int(b[off+1])+1)*8
+	}
+	if next != 17 {
+		return -1
+	}
+	return off
+}
+
+// CarriesUDP reports whether an IPv6 packet carries UDP, after any
+// hop-by-hop, routing and destination options headers.
+func CarriesUDP(b []byte) bool { return len(b) >= 40 && udpAt6(b) >= 0 }
 
 func parse4(b []byte) (*Datagram, error) {
 	if len(b) < 20 {
