@@ -276,6 +276,19 @@ func (r *Responder) Check() error {
 	for _, ifi := range r.link.Interfaces() {
 		recs := r.recordsFor(ifi.Index)
 		for _, rr := range recs.all() {
+			names := []string{rr.Header().Name}
+			switch v := rr.(type) {
+			case *dns.SRV:
+				names = append(names, v.Target)
+			case *dns.PTR:
+				names = append(names, v.Ptr)
+			}
+			for _, n := range names {
+				// miekg/dns packs names over 255 bytes without a word.
+				if _, ok := dns.IsDomainName(n); !ok {
+					return fmt.Errorf("the %s record of %s cannot be sent: %s is not a valid DNS name (labels of at most 63 bytes, at most 255 bytes in all on the wire, RFC 1035 §3.1)", mdns.TypeString(rr.Header().Rrtype), mdns.EscapeText(rr.Header().Name), mdns.EscapeText(n))
+				}
+			}
 			m := r.response()
 			m.Answer = []dns.RR{rr}
 			b, err := m.Pack()

@@ -209,3 +209,40 @@ func TestLargeTXTSplits(t *testing.T) {
 		_ = mdns.Port
 	})
 }
+
+// TestUnsendableRefused: a record that cannot go on the wire (a host name
+// past 255 bytes, a TXT past the 9000-byte packet) is refused before
+// anything is sent or reported, with what is wrong.
+func TestUnsendableRefused(t *testing.T) {
+	long := strings.Repeat("n", 63)
+	bigTXT := make([]byte, 0, 9300)
+	for len(bigTXT) < 9200 {
+		bigTXT = append(bigTXT, 200)
+		bigTXT = append(bigTXT, make([]byte, 200)...)
+	}
+	for _, c := range []struct {
+		name string
+		svc  advertise.Service
+		want string
+	}{
+		{"host name over 255 bytes", advertise.Service{Instance: "N", Type: "_p2p._tcp", Port: 1, Host: long + "." + long + "." + long + "." + long + ".local."},
+			"the SRV record of N._p2p._tcp.local. cannot be sent: " + long + "." + long},
+		{"TXT over 9000 bytes", advertise.Service{Instance: "N", Type: "_p2p._tcp", Port: 1, Host: "h.local.", TXT: bigTXT},
+			"the TXT record of N._p2p._tcp.local. cannot be sent: mdns: message not sent"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := mdnstest.NewFamilies(true, false)
+				r := advertise.New(f, c.svc, advertise.Config{InterfaceAddrs: func(net.Interface) []netip.Addr { return []netip.Addr{netip.MustParseAddr("10.88.0.1")} }})
+				var evs []advertise.Event
+				err := r.Run(context.Background(), func(e advertise.Event) error { evs = append(evs, e); return nil })
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("Run = %v, want an error with %q", err, c.want)
+				}
+				if sent := f.Take(); len(sent) != 0 || len(evs) != 0 {
+					t.Errorf("%d packets sent and %d events reported for a service that cannot be sent", len(sent), len(evs))
+				}
+			})
+		})
+	}
+}

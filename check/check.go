@@ -9,6 +9,7 @@ package check
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -106,6 +107,52 @@ type Checker struct {
 	ptrAns   map[netip.Addr]int       // answers to PTR questions, per responder
 	ptrAdd   map[netip.Addr]int       // ... of which carried SRV/TXT
 	ptrFirst map[netip.Addr]time.Time
+
+	perSrc    map[netip.Addr]int // findings per sender
+	pruned    time.Time          // capture time of the last prune
+	untracked int                // names and findings not tracked over maxTracked
+}
+
+// maxTracked bounds each of the checker's tables (names, questions,
+// responders, findings): a sender inventing names cannot grow it without
+// bound. What is not tracked over the bound is counted and reported.
+const maxTracked = 20000
+
+// maxPerSender bounds the distinct findings about one sender.
+const maxPerSender = 500
+
+// maxKnown bounds the known answers kept from the last second's queries.
+const maxKnown = 4096
+
+// room reports whether m may take key k: it already holds it, or has room.
+// Otherwise the key is counted as untracked.
+func room[K comparable, V any](c *Checker, m map[K]V, k K) bool {
+	if _, ok := m[k]; ok || len(m) < maxTracked {
+		return true
+	}
+	c.untracked++
+	return false
+}
+
+// prune drops what no rule looks at any more: questions and announcements
+// older than the windows they are judged in (150 ms, 1 s).
+func (c *Checker) prune(now time.Time) {
+	c.pruned = now
+	for k, at := range c.queried {
+		if now.Sub(at) > 2*time.Second {
+			delete(c.queried, k)
+		}
+	}
+	for k, q := range c.asked {
+		if now.Sub(q.at) > 2*time.Second {
+			delete(c.asked, k)
+		}
+	}
+	for k, at := range c.annMC {
+		if now.Sub(at) > 2*time.Second {
+			delete(c.annMC, k)
+		}
+	}
 }
 
 // New returns a Checker. With filter set, only records and questions whose
@@ -115,7 +162,7 @@ func New(filter func(name string) bool) *Checker {
 		probes: map[probeKey][]time.Time{}, queried: map[string]time.Time{}, filter: filter,
 		goodbye: map[string]bool{}, lastSeen: map[string]time.Time{}, owner: map[string]netip.Addr{}, annMC: map[respKey]time.Time{}, asked: map[nameType]*question{},
 		lastMC: map[respKey]time.Time{}, probing: map[netip.Addr]time.Time{}, upBefore: map[probeKey]bool{},
-		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}}
+		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}, perSrc: map[netip.Addr]int{}}
 }
 
 func (c *Checker) responder(a netip.Addr) string {
@@ -134,6 +181,16 @@ func (c *Checker) addTriggered(level Level, rule, section string, src netip.Addr
 	k := rule + "|" + src.WithZone("").String() + "|" + detail
 	f := c.findings[k]
 	if f == nil {
+		// One sender's findings are bounded on their own, so that a flood
+		// from one host cannot crowd out what the others do.
+		a := src.WithZone("")
+		if !room(c, c.findings, k) || !room(c, c.perSrc, a) || c.perSrc[a] >= maxPerSender {
+			if c.perSrc[a] >= maxPerSender {
+				c.untracked++
+			}
+			return
+		}
+		c.perSrc[a]++
 		f = &Finding{Level: level, Rule: rule, Section: section, Responder: src.String(), Message: fmt.Sprintf(format, args...), Trigger: trigger}
 		c.findings[k] = f
 		c.order = append(c.order, k)
@@ -153,6 +210,9 @@ func (c *Checker) Packet(p *mdns.Packet) {
 		c.add(Fail, "malformed", "RFC 1035 §4", src, p.Received, "", "sent a malformed message: %v", err)
 		return
 	}
+	if p.Received.Sub(c.pruned) > time.Second || p.Received.Before(c.pruned) {
+		c.prune(p.Received)
+	}
 	relevant := c.filter == nil
 	for _, q := range m.Questions {
 		relevant = relevant || c.wanted(q.Name)
@@ -164,7 +224,7 @@ func (c *Checker) Packet(p *mdns.Packet) {
 				relevant = relevant || c.wanted(t)
 			}
 			if (sec[i].Type == mdns.TypeA || sec[i].Type == mdns.TypeAAAA) && sec[i].TTL > 0 {
-				if a, ok := sec[i].Addr(); ok && a == src.WithZone("") {
+				if a, ok := sec[i].Addr(); ok && a == src.WithZone("") && room(c, c.hosts, a) {
 					c.hosts[a] = strings.TrimSuffix(sec[i].Name, ".")
 				}
 			}
@@ -191,12 +251,12 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	for _, q := range m.Questions {
 		// A querier on both families sends each question twice, a few
 		// milliseconds apart; an answer's delay counts from the first copy.
-		if at, ok := c.queried[mdns.NameKey(q.Name)]; !ok || p.Received.Sub(at) > 50*time.Millisecond {
+		if at, ok := c.queried[mdns.NameKey(q.Name)]; (!ok && room(c, c.queried, mdns.NameKey(q.Name))) || (ok && p.Received.Sub(at) > 50*time.Millisecond) {
 			c.queried[mdns.NameKey(q.Name)] = p.Received
 		}
 		// The copy of a question over the other family, milliseconds
 		// later, is the same question.
-		if old, ok := c.asked[nameType{mdns.NameKey(q.Name), q.Type}]; !ok || p.Received.Sub(old.at) > 50*time.Millisecond {
+		if old, ok := c.asked[nameType{mdns.NameKey(q.Name), q.Type}]; (!ok && room(c, c.asked, nameType{mdns.NameKey(q.Name), q.Type})) || (ok && p.Received.Sub(old.at) > 50*time.Millisecond) {
 			c.asked[nameType{mdns.NameKey(q.Name), q.Type}] = &question{at: p.Received, src: p.Src, qu: q.QU, typ: q.Type, name: q.Name, answeredBy: map[netip.Addr]bool{}}
 		}
 	}
@@ -208,6 +268,10 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 	c.known = c.known[cut:]
 	for _, a := range m.Answers {
 		if t, ok := a.Target(); ok && a.Type == mdns.TypePTR {
+			if len(c.known) >= maxKnown {
+				c.known = c.known[1:] // the oldest first
+				c.untracked++
+			}
 			c.known = append(c.known, knownAnswer{p.Received, mdns.NameKey(a.Name), mdns.NameKey(t), a.TTL})
 		}
 	}
@@ -221,14 +285,18 @@ func (c *Checker) query(p *mdns.Packet, m *mdns.Message) {
 		return
 	}
 	c.probeAt, c.probeSrc = p.Received, src.WithZone("")
-	c.probing[src.WithZone("")] = p.Received
+	if room(c, c.probing, src.WithZone("")) {
+		c.probing[src.WithZone("")] = p.Received
+	}
 	// A probe: questions with the proposed records in the authority section.
 	for _, q := range m.Questions {
 		if !c.wanted(q.Name) {
 			continue
 		}
 		k := probeKey{src.WithZone(""), mdns.NameKey(q.Name)}
-		c.probes[k] = append(c.probes[k], p.Received)
+		if room(c, c.probes, k) && len(c.probes[k]) < 8 { // 3 are judged
+			c.probes[k] = append(c.probes[k], p.Received)
+		}
 		if q.Type != mdns.TypeANY {
 			c.add(Warn, "probe-type", "RFC 6762 §8.1", src, p.Received, q.Name, "probes for %s with type %s; probes ask type ANY", mdns.EscapeText(q.Name), mdns.TypeString(q.Type))
 		}
@@ -305,6 +373,9 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 		// --active asks them): unlike multicast answers, they are never
 		// trimmed of records the responder multicast a moment ago.
 		a := src.WithZone("")
+		if !room(c, c.ptrAns, a) {
+			return
+		}
 		c.ptrAns[a]++
 		if hasAdd {
 			c.ptrAdd[a]++
@@ -328,11 +399,15 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 	}
 	ln := mdns.NameKey(r.Name)
 	if r.TTL == 0 {
-		c.goodbye[ln] = true
+		if room(c, c.goodbye, ln) {
+			c.goodbye[ln] = true
+		}
 		return
 	}
-	c.lastSeen[ln] = p.Received
-	c.owner[ln] = src
+	if room(c, c.lastSeen, ln) {
+		c.lastSeen[ln] = p.Received
+		c.owner[ln] = src
+	}
 	switch {
 	case r.Type == mdns.TypePTR && r.CacheFlush && !strings.HasSuffix(r.Name, ".arpa."):
 		c.add(Fail, "flush-on-shared", "RFC 6762 §10.2", src, p.Received, r.Name, "sets the cache-flush bit on the shared PTR record %s; browsers would then drop every other instance of the type", name)
@@ -385,7 +460,9 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 				c.add(Fail, "announce-spacing", "RFC 6762 §8.3", src, p.Received, r.Name+mdns.TypeString(r.Type),
 					"announced %s %s twice within %v; announcements must be at least 1 s apart", name, mdns.TypeString(r.Type), p.Received.Sub(l).Round(time.Millisecond))
 			}
-			c.annMC[k] = p.Received
+			if room(c, c.annMC, k) {
+				c.annMC[k] = p.Received
+			}
 		}
 		// §5.4: a QU question gets a unicast answer, unless the record has
 		// not been multicast within a quarter of its TTL.
@@ -393,7 +470,9 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 			c.addTriggered(Warn, "qu-multicast", "RFC 6762 §5.4", src, p.Received, r.Name+mdns.TypeString(r.Type), q.String(),
 				"answered a QU question for %s %s by multicast %v after multicasting it; a record multicast within a quarter of its TTL goes to a QU question by unicast", name, mdns.TypeString(r.Type), since.Round(time.Millisecond))
 		}
-		c.lastMC[k] = p.Received
+		if room(c, c.lastMC, k) {
+			c.lastMC[k] = p.Received
+		}
 		if r.Type == mdns.TypePTR && !probing {
 			if qt, ok := c.queried[mdns.NameKey(r.Name)]; ok {
 				// Judged on pure PTR answers only: an announcement that
@@ -406,7 +485,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 	}
 	if unique(r.Type) && r.Type != mdns.TypeA && r.Type != mdns.TypeAAAA {
 		pk := probeKey{src.WithZone(""), mdns.NameKey(r.Name)}
-		if _, ok := c.probes[pk]; !ok && !c.upBefore[pk] {
+		if _, ok := c.probes[pk]; !ok && !c.upBefore[pk] && room(c, c.probes, pk) && room(c, c.upBefore, pk) {
 			if _, asked := c.solicitation(r, p.Received); asked {
 				// First heard answering a question: it was running before
 				// the check began, and its probing was not seen.
@@ -555,6 +634,13 @@ func (c *Checker) Findings(observedStart bool) []Finding {
 	for a, n := range c.ptrAns {
 		if c.ptrAdd[a] == 0 {
 			c.add(Warn, "ptr-additionals", "RFC 6763 §12.1", a, c.ptrFirst[a], "", "answered %d PTR question(s) without the SRV and TXT records as additional records, so every browser must ask again", n)
+		}
+	}
+	if c.untracked > 0 {
+		// Added last, past the bound on findings.
+		c.findings["untracked"] = &Finding{Level: Warn, Rule: "untracked", Section: "bonjourctl", Message: fmt.Sprintf("%d times a name, question, responder or finding was not tracked, over bonjourctl's bound of %d of each (a flood of invented names?): judgments about them are missing", c.untracked, maxTracked)}
+		if !slices.Contains(c.order, "untracked") {
+			c.order = append(c.order, "untracked")
 		}
 	}
 	out := make([]Finding, 0, len(c.order))

@@ -63,17 +63,18 @@ type Model struct {
 	selected int
 	now      time.Time
 
-	filtering bool
-	filter    string
-	sort      sortMode
-	showWire  bool
-	paused    bool
-	showHelp  bool
-	done      bool
-	status    string
-	queued    []browse.Event // held while paused
-	dropped   int            // rows refused over maxRows
-	skipped   int            // packets the caller skipped (from Packet.Skipped)
+	filtering   bool
+	filter      string
+	sort        sortMode
+	showWire    bool
+	paused      bool
+	showHelp    bool
+	done        bool
+	status      string
+	queued      []browse.Event // held while paused
+	heldDropped int            // held events dropped over maxHeld since the pause
+	dropped     int            // rows refused over maxRows
+	skipped     int            // packets the caller skipped (from Packet.Skipped)
 
 	width, height int
 }

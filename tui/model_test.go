@@ -287,3 +287,34 @@ func BenchmarkUpdateView(b *testing.B) {
 	b.ReportMetric(float64(durs[len(durs)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(heapMB, "heap-MB")
 }
+
+// TestPauseBounded: while paused, refreshes of one instance collapse to
+// the last; other events past the cap are dropped oldest first, counted
+// and shown, and resume says how many.
+func TestPauseBounded(t *testing.T) {
+	m := feed(New(nil, nil, nil), tea.WindowSizeMsg{Width: 120, Height: 40}, press("p"))
+	a := svc("A", []byte{0}, true)
+	for i := range 3 * maxHeld {
+		m = feed(m, eventMsg(browse.Event{Kind: browse.Refreshed, At: t0.Add(time.Duration(i) * time.Millisecond), Service: a}))
+	}
+	if len(m.queued) > maxHeld || m.heldDropped != 0 {
+		t.Fatalf("refreshes of one instance: %d held, %d dropped; want them collapsed, none dropped", len(m.queued), m.heldDropped)
+	}
+	for i := range maxHeld + 1 {
+		m = feed(m, eventMsg(browse.Event{Kind: browse.Added, At: t0, Service: svc(fmt.Sprintf("n%05d", i), []byte{0}, true)}))
+	}
+	if len(m.queued) > maxHeld || m.heldDropped == 0 {
+		t.Fatalf("%d distinct additions: %d held, %d dropped", maxHeld+1, len(m.queued), m.heldDropped)
+	}
+	dropped := m.heldDropped
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, fmt.Sprintf("%d dropped over the %d cap", dropped, maxHeld)) {
+		t.Errorf("status does not show the drops:\n%s", v)
+	}
+	m = feed(m, press("p"))
+	if !strings.Contains(m.status, fmt.Sprintf("%d events were dropped while paused", dropped)) {
+		t.Errorf("resume status %q", m.status)
+	}
+	if len(m.rows) != 1+maxHeld+1-dropped { // A and the additions, less those dropped
+		t.Errorf("%d rows after resume, want %d (every held event applied)", len(m.rows), maxHeld+1-dropped+1)
+	}
+}

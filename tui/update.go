@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -18,8 +19,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		ev := browse.Event(msg)
 		if m.paused {
 			m.queued = append(m.queued, ev)
-			if len(m.queued) > 10000 { // bounded: the oldest queued go first
-				m.queued = m.queued[len(m.queued)-10000:]
+			if len(m.queued) > maxHeld {
+				m.compactHeld()
 			}
 		} else {
 			sel := m.selectedKey()
@@ -134,8 +135,12 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.queued = nil
 			m.selectKey(sel)
 			m.status = "resumed"
+			if m.heldDropped > 0 {
+				m.status = fmt.Sprintf("resumed; %d events were dropped while paused (over the %d held, oldest first): the timeline misses them", m.heldDropped, maxHeld)
+			}
+			m.heldDropped = 0
 		} else {
-			m.status = "paused: events are held, not lost"
+			m.status = fmt.Sprintf("paused: events are held (up to %d) and applied on resume", maxHeld)
 		}
 	case key.Matches(msg, m.keys.Requery):
 		k := m.selectedKey()
@@ -164,4 +169,34 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// maxHeld bounds the events held while paused.
+const maxHeld = 10000
+
+// compactHeld makes room in the held events: a refreshed event carries
+// an instance's whole state and adds nothing to its timeline, so only an
+// instance's last held event matters when it is a refresh. When that is
+// not enough, the oldest go, counted.
+func (m *Model) compactHeld() {
+	last := make(map[string]int, len(m.queued))
+	for i, ev := range m.queued {
+		last[mdns.NameKey(ev.Service.Name)] = i
+	}
+	kept := m.queued[:0]
+	for i, ev := range m.queued {
+		if ev.Kind == browse.Refreshed && last[mdns.NameKey(ev.Service.Name)] != i {
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	clear(m.queued[len(kept):])
+	m.queued = kept
+	if len(m.queued) > maxHeld {
+		// Down to nine tenths, so that the next events do not each
+		// compact and shift the whole queue again.
+		over := len(m.queued) - maxHeld*9/10
+		m.heldDropped += over
+		m.queued = slices.Delete(m.queued, 0, over)
+	}
 }

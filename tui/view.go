@@ -88,7 +88,11 @@ func (m Model) render() string {
 		status = "filter: " + m.filter
 	}
 	if m.paused {
-		status = fmt.Sprintf("PAUSED (%d events held)  %s", len(m.queued), status)
+		held := fmt.Sprintf("%d events held", len(m.queued))
+		if m.heldDropped > 0 {
+			held += fmt.Sprintf(", %d dropped over the %d cap", m.heldDropped, maxHeld)
+		}
+		status = fmt.Sprintf("PAUSED (%s)  %s", held, status)
 	}
 	if m.dropped > 0 {
 		status += fmt.Sprintf("  %d instances over the %d cap not shown", m.dropped, maxRows)

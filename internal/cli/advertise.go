@@ -180,6 +180,10 @@ func rawNames() []string {
 	return []string{"zero-length-txt", "no-probe", "no-cache-flush", "no-goodbye", "flush-shared", "aa-in-queries", "fast-announce", "no-additionals", "legacy-flush"}
 }
 
+// maxTXTFile bounds a --txt-file: a TXT record is at most 65535 bytes,
+// one line per string at most doubles that.
+const maxTXTFile = 256 << 10
+
 // txtFromLines reads key=value lines (blank lines and # comments skipped).
 func txtFromLines(s string) ([]byte, error) {
 	var pairs []string
@@ -213,7 +217,7 @@ func (o *advertiseOptions) initialTXT() ([]byte, error) {
 		}
 		return b, nil
 	case o.TXTFile != "":
-		b, err := os.ReadFile(o.TXTFile)
+		b, err := readFileAtMost(o.TXTFile, maxTXTFile)
 		if err != nil {
 			return nil, flagErrorf("--txt-file: %v", err)
 		}
@@ -383,7 +387,7 @@ func watchTXT(ctx context.Context, o *advertiseOptions, setTXT func([]byte), out
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	reload := func() {
-		b, err := os.ReadFile(o.TXTFile)
+		b, err := readFileAtMost(o.TXTFile, maxTXTFile)
 		if err != nil {
 			out.info("error", "--txt-file: "+err.Error())
 			return

@@ -346,7 +346,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"odd", "0000840", 2, "bad hex at character 6: odd number of hex digits"},
 		{"not hex", "00 0x 84", 2, "bad hex at character 4: 'x' is not a hex digit"},
 		{"empty", "", 2, "no hex given"},
-		{"too long", strings.Repeat("00", 1<<19+1), 2, "standard input is longer than 1048576 bytes; decode takes one message as hex"},
+		{"too long", strings.Repeat("00", 1<<19+1), 2, "standard input: more than 1048576 bytes; decode takes one message as hex"},
 		{"truncated", "0000840000000001", 1, "message is malformed: mdns: malformed message at offset 8 (header): 8 bytes"},
 		{"bad checksum", "4500004700004000ff1190510a580002e00000fb14e914e90033413c000084000000000100000000036e6f64056c6f63616c000010800100001194000a096b65793d76616c7565", 1,
 			"IPv4 header checksum (offset 10) is wrong: 0x9051, should be 0x9050"},
@@ -386,6 +386,8 @@ func TestTXTCommands(t *testing.T) {
 		{"encode bad hex value", "", []string{"txt", "encode", "k:hex=zz"}, 2, "", `pair 1 ("k:hex=zz"), position 6: value of "k" is not hex`},
 		{"decode stdin", "096b65793d76616c7565", []string{"txt", "decode"}, 0, "0  9    value  key  value  6b65793d76616c7565", ""},
 		{"decode zero-length", "", []string{"txt", "decode", "--base64", ""}, 2, "", ""},
+		{"decode stdin over 1 MiB", strings.Repeat("00", 1<<19+1), []string{"txt", "decode", "-"}, 2, "", "standard input: more than 1048576 bytes; a TXT record's RDATA is at most 65535 bytes"},
+		{"encode value file empty", "", []string{"txt", "encode", "--value-file", "k=" + os.DevNull}, 0, "026b3d\n", ""},
 		{"decode avahi", "", []string{"txt", "decode", "--from", "avahi", `"b=2" "a=1"`}, 0, "input: avahi; 8 bytes of RDATA: 03613d3103623d32", ""},
 		{"decode bad base64", "", []string{"txt", "decode", "--base64", "@@@@"}, 2, "", "base64 input, character 0: invalid base64"},
 		{"decode bad from", "", []string{"txt", "decode", "--from", "xml", "00"}, 2, "", "--from must be"},
@@ -498,5 +500,22 @@ func TestCaptureReadLargeInOrder(t *testing.T) {
 				t.Fatalf("line %d has frame %d (%v), want %d", i, p.Frame, err, i+1)
 			}
 		}
+	}
+}
+
+// TestUnboundedFiles: a --value-file or --txt-file that never ends (or is
+// huge) is refused after a bounded read, saying so.
+func TestUnboundedFiles(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "", "txt", "encode", "--value-file", "k=/dev/zero")
+	if code != 2 || !strings.Contains(errOut, "--value-file 1: /dev/zero: more than 65536 bytes") {
+		t.Errorf("txt encode --value-file k=/dev/zero: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = run(t, "", "advertise", "X", "_p2p._tcp", "4001", "--txt-file", big)
+	if code != 2 || !strings.Contains(errOut, "--txt-file: "+big+": more than 262144 bytes") {
+		t.Errorf("advertise --txt-file of 1 MiB: exit %d, %q", code, errOut)
 	}
 }

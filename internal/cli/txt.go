@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -86,7 +85,9 @@ func txtEncodeRun(o *txtEncodeOptions) error {
 		if !ok || key == "" {
 			return flagErrorf("--value-file %d (%q): want KEY=FILE", i+1, vf)
 		}
-		b, err := os.ReadFile(file)
+		// A TXT string holds at most 255 bytes: 64 KiB is enough to say
+		// how far over a file is, without reading /dev/zero for ever.
+		b, err := readFileAtMost(file, 64<<10)
 		if err != nil {
 			return flagErrorf("--value-file %d: %v", i+1, err)
 		}
@@ -180,9 +181,11 @@ func readTXTInput(ios *iostreams.IOStreams, args []string, b64 string, input, fr
 	case len(args) == 1 && args[0] != "-":
 		*input = args[0]
 	default:
-		b, err := io.ReadAll(io.LimitReader(ios.In, 1<<20))
+		// A TXT record's RDATA is at most 65535 bytes: 1 MiB of text
+		// holds it in any of the input formats.
+		b, err := readAtMost(ios.In, 1<<20)
 		if err != nil {
-			return fmt.Errorf("read standard input: %w", err)
+			return flagErrorf("standard input: %v; a TXT record's RDATA is at most 65535 bytes", err)
 		}
 		*input = string(b)
 	}

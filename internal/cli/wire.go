@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -202,13 +201,9 @@ every length field, saying exactly which one is wrong.`,
 				opts.Input = args[0]
 			} else {
 				// A DNS message is at most 64 KiB: 1 MiB of hex text is plenty.
-				const maxInput = 1 << 20
-				b, err := io.ReadAll(io.LimitReader(opts.IO.In, maxInput+1))
+				b, err := readAtMost(opts.IO.In, 1<<20)
 				if err != nil {
-					return fmt.Errorf("read standard input: %w", err)
-				}
-				if len(b) > maxInput {
-					return flagErrorf("standard input is longer than %d bytes; decode takes one message as hex", maxInput)
+					return flagErrorf("standard input: %v; decode takes one message as hex", err)
 				}
 				opts.Input = string(b)
 			}
