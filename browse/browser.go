@@ -65,6 +65,9 @@ type Config struct {
 	Rand func(n time.Duration) time.Duration
 }
 
+// DefaultMaxTypes is Config.MaxTypes when it is zero.
+const DefaultMaxTypes = 1000
+
 // Stats counts what the browser did.
 type Stats struct {
 	Packets       int
@@ -156,7 +159,7 @@ func New(link Link, cfg Config) *Browser {
 		cfg.ResolveWait = time.Second
 	}
 	if cfg.MaxTypes <= 0 {
-		cfg.MaxTypes = 1000
+		cfg.MaxTypes = DefaultMaxTypes
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = func(n time.Duration) time.Duration {

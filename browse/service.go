@@ -121,7 +121,7 @@ func (s *Service) TXTSummary() string {
 	}
 	parts := make([]string, 0, len(s.TXT.Strings))
 	for _, str := range s.TXT.Strings {
-		parts = append(parts, txt.Escape(str))
+		parts = append(parts, txt.EscapeUTF8(str))
 	}
 	n := len(s.TXT.Strings)
 	plural := "s"

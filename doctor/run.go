@@ -168,7 +168,7 @@ func (d *doc) port(ctx context.Context) (Link, bool) {
 	holders, known := d.opts.Holders(mdns.Port)
 	var hs []string
 	for _, h := range holders {
-		hs = append(hs, fmt.Sprintf("%s (pid %d)", txt.Escape([]byte(h.Command)), h.PID))
+		hs = append(hs, fmt.Sprintf("%s (pid %d)", txt.EscapeUTF8([]byte(h.Command)), h.PID))
 	}
 	link, err := d.opts.Listen(ctx)
 	if err != nil {
@@ -402,7 +402,7 @@ func (d *doc) service(ctx context.Context, link Link) {
 	if !ok {
 		return
 	}
-	d.rep.add("pass", "announced", "RFC 6763 §4", "%q answers PTR questions for %s (host %s, port %d)", txt.Escape([]byte(s.Instance)), short, mdns.EscapeText(s.Host), s.Port)
+	d.rep.add("pass", "announced", "RFC 6763 §4", "%q answers PTR questions for %s (host %s, port %d)", txt.EscapeUTF8([]byte(s.Instance)), short, mdns.EscapeText(s.Host), s.Port)
 	d.answers(ctx, link, s, typeName)
 	d.txtVerdict(s)
 }
@@ -414,11 +414,11 @@ func (d *doc) pick(found map[string]browse.Service, typeName, short string) (bro
 		}
 		names := make([]string, 0, len(found))
 		for _, f := range found {
-			names = append(names, txt.Escape([]byte(f.Instance)))
+			names = append(names, txt.EscapeUTF8([]byte(f.Instance)))
 		}
 		sort.Strings(names)
-		d.rep.add("fail", "announced", "RFC 6763 §4", "no instance %q of %s answered a browse in %v (seen: %s)", txt.Escape([]byte(d.opts.Instance)), short, d.opts.Wait, orNone(strings.Join(names, ", ")))
-		d.verdicts = append(d.verdicts, fmt.Sprintf("%s is not announced", txt.Escape([]byte(d.opts.Instance))))
+		d.rep.add("fail", "announced", "RFC 6763 §4", "no instance %q of %s answered a browse in %v (seen: %s)", txt.EscapeUTF8([]byte(d.opts.Instance)), short, d.opts.Wait, orNone(strings.Join(names, ", ")))
+		d.verdicts = append(d.verdicts, fmt.Sprintf("%s is not announced", txt.EscapeUTF8([]byte(d.opts.Instance))))
 		return browse.Service{}, false
 	}
 	if len(found) == 0 {
@@ -433,7 +433,7 @@ func (d *doc) pick(found map[string]browse.Service, typeName, short string) (bro
 	sort.Strings(keys)
 	s := found[keys[0]]
 	if len(keys) > 1 {
-		d.rep.add("info", "announced", "", "%d instances of %s; examining %q (name one to choose)", len(keys), short, txt.Escape([]byte(s.Instance)))
+		d.rep.add("info", "announced", "", "%d instances of %s; examining %q (name one to choose)", len(keys), short, txt.EscapeUTF8([]byte(s.Instance)))
 	}
 	return s, true
 }
@@ -541,7 +541,7 @@ func (d *doc) txtVerdict(s browse.Service) {
 	var verdict string
 	switch s.TXTState {
 	case browse.TXTMissing:
-		d.rep.add("fail", "txt", "RFC 6763 §6", "no TXT record seen for %q: browsers get the service without metadata; the responder must publish a TXT record (the byte 00 when empty)", txt.Escape([]byte(s.Instance)))
+		d.rep.add("fail", "txt", "RFC 6763 §6", "no TXT record seen for %q: browsers get the service without metadata; the responder must publish a TXT record (the byte 00 when empty)", txt.EscapeUTF8([]byte(s.Instance)))
 		verdict = "TXT record is missing"
 	case browse.TXTZeroLength:
 		d.rep.add("fail", "txt", "RFC 6763 §6.1", "the TXT record is zero-length RDATA %s: illegal; many browsers (NWBrowser among them) report no metadata. Publish at least one string, or the byte 00", from)

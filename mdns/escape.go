@@ -3,6 +3,8 @@ package mdns
 import (
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/bonjourctl/bonjourctl/txt"
 )
 
 // EscapeText makes text safe for a terminal: printable characters stay
@@ -56,9 +58,7 @@ func AppendEscaped(b []byte, s string) []byte {
 // Printable reports whether a character (not ASCII) may reach a terminal
 // as it is: printable by Unicode's definition, or one of the zero-width
 // joiners (U+200C, U+200D) that emoji sequences and some scripts use.
-func Printable(r rune) bool {
-	return strconv.IsPrint(r) || r == 0x200c || r == 0x200d
-}
+func Printable(r rune) bool { return txt.Printable(r) }
 
 func clean(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -27,31 +27,57 @@ func Escape(b []byte) string {
 	return sb.String()
 }
 
-// EscapeUTF8 is Escape but keeps printable non-ASCII UTF-8 characters, for
-// showing values that are text in another script.
-func EscapeUTF8(b []byte) string {
-	if !utf8.Valid(b) {
-		return Escape(b)
-	}
-	var sb strings.Builder
-	for _, r := range string(b) {
-		switch {
-		case r == '\\':
-			sb.WriteString(`\\`)
-		case r >= 0x20 && r <= 0x7e:
-			sb.WriteRune(r)
-		case r > 0x7e && strconv.IsPrint(r):
-			sb.WriteRune(r)
-		default:
-			var buf [4]byte
-			n := utf8.EncodeRune(buf[:], r)
-			for _, c := range buf[:n] {
-				fmt.Fprintf(&sb, `\x%02x`, c)
+// EscapeUTF8 renders bytes as text for a terminal: printable ASCII and
+// printable UTF-8 (other scripts, emoji with their zero-width joiners)
+// stay as they are; a backslash is doubled; C0 controls, DEL and bytes that
+// are not valid UTF-8 become \xHH; characters that are valid but not
+// printable (C1 controls, bidirectional overrides, other invisible format
+// characters) become \u{HHHH}.
+func EscapeUTF8(b []byte) string { return string(AppendEscaped(nil, b, false)) }
+
+// AppendEscaped appends b to dst as EscapeUTF8 renders it; with quote set,
+// a double quote is escaped too (\").
+func AppendEscaped(dst, b []byte, quote bool) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\\' || (quote && c == '"'):
+				dst = append(dst, '\\', c)
+			case c >= 0x20 && c <= 0x7e:
+				dst = append(dst, c)
+			default:
+				dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
 			}
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+			i++
+			continue
+		case Printable(r):
+			dst = append(dst, b[i:i+n]...)
+		default:
+			dst = append(dst, `\u{`...)
+			dst = strconv.AppendUint(dst, uint64(r), 16)
+			dst = append(dst, '}')
+		}
+		i += n
 	}
-	return sb.String()
+	return dst
 }
+
+// Printable reports whether a character beyond ASCII may reach a terminal
+// as it is: printable by Unicode's definition, or one of the zero-width
+// joiners (U+200C, U+200D) that emoji sequences and some scripts need.
+func Printable(r rune) bool {
+	return strconv.IsPrint(r) || r == 0x200c || r == 0x200d
+}
+
+const hexDigits = "0123456789abcdef"
 
 // InputError is bad user input: which argument and at which byte position.
 type InputError struct {

@@ -366,3 +366,23 @@ func TestLintAmplification(t *testing.T) {
 		t.Errorf("finding %q does not say how many strings it stands for", s)
 	}
 }
+
+// TestEscapeUTF8Terminal: printable text in any script stays text; only
+// what is not valid UTF-8 or not printable is escaped.
+func TestEscapeUTF8Terminal(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ana’s iPhone":      "Ana’s iPhone",        // Apple's default device name
+		"Küche 打印机":         "Küche 打印机",           // other scripts
+		"👩\u200d💻":          "👩\u200d💻",            // a ZWJ sequence
+		"evil\u202egnp.exe": `evil\u{202e}gnp.exe`, // a bidi override
+		"c1\u009b2J":        `c1\u{9b}2J`,          // a C1 control (CSI)
+		"raw\x9b":           `raw\x9b`,             // not UTF-8
+		"esc\x1b[2J":        `esc\x1b[2J`,          // C0
+		`back\slash`:        `back\\slash`,         // unambiguous
+		"del\x7f":           `del\x7f`,
+	} {
+		if got := txt.EscapeUTF8([]byte(in)); got != want {
+			t.Errorf("EscapeUTF8(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	if netlab.InHost() {
+		os.Exit(netlab.Main(m, map[string]func([]string) int{"flood": flood}))
+	}
 	if os.Getenv("BONJOURCTL_BENCH") == "" {
 		fmt.Println("lab benchmarks skipped; set BONJOURCTL_BENCH=1 (root, Linux)")
 		os.Exit(0)
@@ -72,6 +76,8 @@ func tryTimeToLine(t *testing.T, cmd *exec.Cmd, limit time.Duration, match func(
 	}
 	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() }()
 	found := make(chan time.Duration, 1)
+	var mu sync.Mutex
+	var seen []string // the lines before a match, for the log of a miss
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -79,12 +85,18 @@ func tryTimeToLine(t *testing.T, cmd *exec.Cmd, limit time.Duration, match func(
 				found <- time.Since(start)
 				return
 			}
+			mu.Lock()
+			seen = append(seen, sc.Text())
+			mu.Unlock()
 		}
 	}()
 	select {
 	case d := <-found:
 		return d, true
 	case <-time.After(limit):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Logf("%v: no match within %v; its output:\n%s", cmd.Args, limit, strings.Join(seen, "\n"))
 		return 0, false
 	}
 }
@@ -166,10 +178,17 @@ func TestColdBrowse(t *testing.T) {
 				var d time.Duration
 				ok := true
 				switch b {
-				case "bonjourctl browse":
-					d = timeToLine(t, lab.Host(1).Command(ctx, bin, "browse", "--json", "-i", "eth0", "-4", "_p2p._tcp"), 10*time.Second, added)
-				case "bonjourctl browse --qm":
-					d = timeToLine(t, lab.Host(1).Command(ctx, bin, "browse", "--json", "--qm", "-i", "eth0", "-4", "_p2p._tcp"), 10*time.Second, added)
+				case "bonjourctl browse", "bonjourctl browse --qm":
+					args := []string{"browse", "--json", "-i", "eth0", "-4", "_p2p._tcp"}
+					if b == "bonjourctl browse --qm" {
+						args = append(args, "--qm")
+					}
+					cmd := lab.Host(1).Command(ctx, bin, args...)
+					var stderr strings.Builder
+					cmd.Stderr = &stderr
+					if d, ok = tryTimeToLine(t, cmd, 10*time.Second, added); !ok {
+						t.Logf("%s against %s, run %d: nothing resolved in 10 s; stderr:\n%s", b, responder, i+1, stderr.String())
+					}
 				case "avahi-browse -r -t":
 					a := lab.Host(1).StartAvahi(t, ctx, netlab.AvahiConfig{HostName: fmt.Sprintf("browser%d", i), DBus: true})
 					cmd := lab.Host(1).Command(ctx, "avahi-browse", "-r", "-p", "-t", "_p2p._tcp")

@@ -17,52 +17,6 @@ import (
 	"github.com/bonjourctl/bonjourctl/internal/netlab"
 )
 
-// tmuxSession runs a command line in a detached tmux session of 120x40 and
-// returns a function that reads its screen; the session ends with the test.
-func tmuxSession(t *testing.T, ctx context.Context, cmdline string) (screen func() string, waitScreen func(what string, d time.Duration) string, quit func()) {
-	tmux := netlab.LookPath(t, "tmux")
-	sock := t.TempDir() + "/tmux.sock"
-	session := "bctl"
-	start := exec.CommandContext(ctx, tmux, "-S", sock, "new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmdline)
-	start.Env = append(start.Environ(), "TERM=xterm-256color")
-	if out, err := start.CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
-	screen = func() string {
-		out, _ := exec.Command(tmux, "-S", sock, "capture-pane", "-p", "-t", session).Output()
-		return string(out)
-	}
-	waitScreen = func(what string, d time.Duration) string {
-		t.Helper()
-		deadline := time.Now().Add(d)
-		for {
-			s := screen()
-			if strings.Contains(s, what) {
-				return s
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("screen never showed %q; last screen:\n%s", what, s)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	quit = func() {
-		t.Helper()
-		if err := exec.Command(tmux, "-S", sock, "send-keys", "-t", session, "q").Run(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for exec.Command(tmux, "-S", sock, "has-session", "-t", session).Run() == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("did not quit on q; screen:\n%s", screen())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	return screen, waitScreen, quit
-}
-
 // TestPassiveBesideAvahi: with capture, check and the TUI running on the
 // same host as avahi-daemon, avahi answers every one of 20 legacy unicast
 // queries sent to it (none is taken by bonjourctl's sockets), and capture
@@ -82,8 +36,8 @@ func TestPassiveBesideAvahi(t *testing.T) {
 	capLines := netlab.Lines(t, capCmd)
 	chk := lab.Host(2).Command(ctx, bin, "check", "-i", "eth0", "--duration", "25s")
 	chkOut := netlab.Lines(t, chk)
-	_, waitScreen, quit := tmuxSession(t, ctx, "ip netns exec "+lab.Host(2).NS+" "+bin+" tui -i eth0 _p2p._tcp")
-	waitScreen("Avahi Node", 15*time.Second)
+	tm := netlab.NewTmux(t, ctx, "ip netns exec "+lab.Host(2).NS+" "+bin+" tui -i eth0 _p2p._tcp")
+	tm.Wait("Avahi Node", 15*time.Second)
 	if out, err := lab.Host(2).Exec(ctx, "ss", "-ulpn"); err == nil {
 		for _, l := range strings.Split(out, "\n") {
 			if strings.Contains(l, "bonjourctl") && (strings.Contains(l, " 0.0.0.0:5353") || strings.Contains(l, " [::]:5353") || strings.Contains(l, " *:5353")) {
@@ -102,7 +56,7 @@ func TestPassiveBesideAvahi(t *testing.T) {
 	if answered != 20 {
 		t.Errorf("avahi-daemon answered %d of 20 legacy unicast queries with capture, check and the TUI beside it", answered)
 	}
-	quit()
+	tm.Quit()
 	queries, replies := 0, 0
 	for l := range capLines {
 		var p struct {

@@ -558,7 +558,7 @@ func otherStacks() string {
 		if h.PID == os.Getpid() {
 			continue
 		}
-		s := fmt.Sprintf("%s (pid %d)", txt.Escape([]byte(h.Command)), h.PID)
+		s := fmt.Sprintf("%s (pid %d)", txt.EscapeUTF8([]byte(h.Command)), h.PID)
 		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}

@@ -145,6 +145,12 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 func printBrowseStats(w io.Writer, st browse.Stats, cs mdns.Stats) {
 	fmt.Fprintf(w, "%d packets (%d malformed), %d queries sent, %d instances, %d records cached, %d evicted, %d instances over the cap, %d packets dropped by bonjourctl\n",
 		st.Packets, st.Malformed, st.Queries, st.Instances, st.Records, st.Evicted, st.InstancesShed, st.PacketsLost)
+	if st.TypesShed > 0 {
+		fmt.Fprintf(w, "%d service types found but not browsed: over the cap of %d types\n", st.TypesShed, browse.DefaultMaxTypes)
+	}
+	if st.QueriesDeferred > 0 || st.QueriesDropped > 0 {
+		fmt.Fprintf(w, "query budget: %d questions waited for it, %d dropped (its backlog was full)\n", st.QueriesDeferred, st.QueriesDropped)
+	}
 	if st.IgnoredPort > 0 {
 		fmt.Fprintf(w, "%d responses ignored: sent from a port other than 5353 (RFC 6762 §6)\n", st.IgnoredPort)
 	}
@@ -172,7 +178,7 @@ func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 	}
 	s := &ev.Service
 	ts := ev.At.In(p.loc).Format("15:04:05.000")
-	name := txt.Escape([]byte(s.Instance))
+	name := txt.EscapeUTF8([]byte(s.Instance))
 	switch ev.Kind {
 	case browse.Added:
 		addrs := make([]string, len(s.Addrs))

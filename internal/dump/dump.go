@@ -81,7 +81,7 @@ type TXT struct {
 type TXTString struct {
 	Length int    `json:"length"`
 	Hex    string `json:"hex"`
-	Text   string `json:"text"` // escaped: printable ASCII as is, other bytes as \xHH
+	Text   string `json:"text"` // escaped: printable text as is, the rest as \xHH or \u{HHHH}
 }
 
 // Malformed says where decoding stopped.
@@ -196,7 +196,7 @@ func txtJSON(rdata []byte) *TXT {
 		t.Findings = []txt.Finding{}
 	}
 	for _, s := range rec.Strings {
-		t.Strings = append(t.Strings, TXTString{Length: len(s), Hex: hex.EncodeToString(s), Text: txt.Escape(s)})
+		t.Strings = append(t.Strings, TXTString{Length: len(s), Hex: hex.EncodeToString(s), Text: txt.EscapeUTF8(s)})
 	}
 	if err != nil {
 		t.Error = err.Error()

@@ -75,16 +75,7 @@ func AppendTXTText(b, rdata []byte) []byte {
 		b = append(b, '[')
 		b = strconv.AppendInt(b, int64(n), 10)
 		b = append(b, ']', '"')
-		for _, c := range rdata[off+1 : off+1+n] {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c >= 0x20 && c <= 0x7e:
-				b = append(b, c)
-			default:
-				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-		}
+		b = txt.AppendEscaped(b, rdata[off+1:off+1+n], true)
 		b = append(b, '"')
 		off += 1 + n
 	}
