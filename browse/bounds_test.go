@@ -225,3 +225,31 @@ func BenchmarkInstancesOneHost(b *testing.B) {
 		time.Sleep(100 * time.Microsecond)
 	}
 }
+
+// TestFirstQueryDelayCountsFromStart: the first query's random delay
+// (20-60 ms here, 40 ms with this Rand) counts from Config.Started for
+// types asked for at start-up; later types wait their full delay.
+func TestFirstQueryDelayCountsFromStart(t *testing.T) {
+	for _, c := range []struct {
+		before time.Duration // Started this long before Browse
+		first  time.Duration // first query after Browse
+	}{{0, 40 * time.Millisecond}, {15 * time.Millisecond, 25 * time.Millisecond}, {100 * time.Millisecond, 0}, {2 * time.Second, 40 * time.Millisecond}} {
+		synctest.Test(t, func(t *testing.T) {
+			f := mdnstest.New()
+			t0 := time.Now()
+			b := browse.New(f, browse.Config{Started: t0.Add(-c.before), Rand: func(n time.Duration) time.Duration { return n / 2 }})
+			b.Browse("_p2p._tcp")
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			_ = b.Run(ctx, func(browse.Event) error { return nil })
+			sent := f.Take()
+			if len(sent) == 0 || sent[0].At.Sub(t0) != c.first {
+				var at []time.Duration
+				for _, p := range sent {
+					at = append(at, p.At.Sub(t0))
+				}
+				t.Errorf("started %v before: queries at %v, want the first at %v", c.before, at, c.first)
+			}
+		})
+	}
+}

@@ -63,6 +63,11 @@ type Config struct {
 	QueryRate int
 	// Rand returns a duration in [0, n) for query jitter (default math/rand).
 	Rand func(n time.Duration) time.Duration
+	// Started is when the process started (zero: unknown). The first
+	// query's random delay (RFC 6762 §5.2) for the types asked for at
+	// start-up counts from it, so that the work of starting (sockets,
+	// interfaces) is spent inside the delay rather than added to it.
+	Started time.Time
 }
 
 // DefaultMaxTypes is Config.MaxTypes when it is zero.
@@ -118,6 +123,7 @@ type Browser struct {
 }
 
 type request struct {
+	at      time.Time // when Browse or BrowseAll was called
 	types   []string
 	all     bool
 	resolve *resolveReq
@@ -179,11 +185,11 @@ func New(link Link, cfg Config) *Browser {
 // Browse starts browsing for service types ("_p2p._tcp",
 // "_printer._sub._http._tcp", or a full name). It may be called before or
 // while Run runs.
-func (b *Browser) Browse(types ...string) { b.request(request{types: types}) }
+func (b *Browser) Browse(types ...string) { b.request(request{at: time.Now(), types: types}) }
 
 // BrowseAll enumerates the service types on the link (RFC 6763 §9) and
 // browses each one found.
-func (b *Browser) BrowseAll() { b.request(request{all: true}) }
+func (b *Browser) BrowseAll() { b.request(request{at: time.Now(), all: true}) }
 
 // Requery asks at once for an instance's SRV and TXT records again. It
 // fails only when Run is not running.
@@ -296,7 +302,7 @@ func (b *Browser) takeRequests(now time.Time) {
 		switch {
 		case r.all:
 			b.enumerate = true
-			b.addType(now, ServicesName, true)
+			b.addType(now, b.askedAt(r.at), ServicesName, true)
 		case r.resolve != nil:
 			b.startResolve(now, r.resolve, dirty)
 		case r.finish != nil:
@@ -305,7 +311,7 @@ func (b *Browser) takeRequests(now time.Time) {
 			b.send([]mdns.Question{{Name: r.requery, Type: mdns.TypeSRV}, {Name: r.requery, Type: mdns.TypeTXT}}, nil)
 		}
 		for _, t := range r.types {
-			b.addType(now, mdns.ParseName(t), false)
+			b.addType(now, b.askedAt(r.at), mdns.ParseName(t), false)
 		}
 	}
 	if len(dirty) > 0 {
@@ -313,7 +319,17 @@ func (b *Browser) takeRequests(now time.Time) {
 	}
 }
 
-func (b *Browser) addType(now time.Time, name string, enumerate bool) {
+// askedAt is when a type asked for at at counts as asked: the process's
+// start (Config.Started) for what was asked within a second of it, so
+// that start-up is spent inside the first query's random delay.
+func (b *Browser) askedAt(at time.Time) time.Time {
+	if s := b.cfg.Started; !s.IsZero() && !at.Before(s) && at.Sub(s) < time.Second {
+		return s
+	}
+	return at
+}
+
+func (b *Browser) addType(now, asked time.Time, name string, enumerate bool) {
 	k := mdns.NameKey(name)
 	if _, ok := b.types[k]; ok {
 		return
@@ -329,7 +345,7 @@ func (b *Browser) addType(now time.Time, name string, enumerate bool) {
 	// so that hosts started together do not query together. We draw from
 	// the lower part of that window (20-60 ms): still random, and a
 	// person waiting at a terminal gets the answer sooner.
-	b.sched.set(bt.due, now.Add(20*time.Millisecond+b.cfg.Rand(40*time.Millisecond)))
+	b.sched.set(bt.due, later(now, asked.Add(20*time.Millisecond+b.cfg.Rand(40*time.Millisecond))))
 }
 
 // handle feeds one packet into the cache and reports what changed.
@@ -466,7 +482,7 @@ func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time, refresh
 		if bt.enumerate {
 			if r.cause == "" {
 				if _, ok := b.types[mdns.NameKey(target)]; !ok {
-					b.addType(now, target, false)
+					b.addType(now, now, target, false)
 					b.box.Put(Event{Kind: typeFound, At: now, Service: Service{Type: mdns.ServiceType(target)}})
 				}
 			}
@@ -919,3 +935,11 @@ func (b *Browser) knownAnswers(now time.Time, bt *browsedType) []mdns.KnownAnswe
 // maxKnownAnswers bounds one query's known-answer list (about eight
 // packets of continuation).
 const maxKnownAnswers = 400
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

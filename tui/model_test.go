@@ -167,12 +167,19 @@ func TestHostileName(t *testing.T) {
 	}
 }
 
-type fakeBackend struct{ requeried, exported []string }
+type fakeBackend struct {
+	requeried []string
+	exported  [][]browse.Service
+}
 
-func (f *fakeBackend) Requery(name string) error { f.requeried = append(f.requeried, name); return nil }
-func (f *fakeBackend) Export(b []byte) (string, error) {
-	f.exported = append(f.exported, string(b))
-	return "snap.json", nil
+func (f *fakeBackend) Requery(name string) (string, error) {
+	f.requeried = append(f.requeried, name)
+	return "TXT answered in 3ms by 10.88.0.2; SRV answered in 3ms by 10.88.0.2", nil
+}
+
+func (f *fakeBackend) Export(svcs []browse.Service, at time.Time) (string, error) {
+	f.exported = append(f.exported, svcs)
+	return "/tmp/export.jsonl", nil
 }
 
 func TestKeys(t *testing.T) {
@@ -202,8 +209,8 @@ func TestKeys(t *testing.T) {
 	if len(m.rows) != 4 {
 		t.Errorf("clear removed left %d rows", len(m.rows))
 	}
-	// Sort by type, then age.
-	m = feed(m, press("s"), press("s"))
+	// Sort by state, type, then age.
+	m = feed(m, press("s"), press("s"), press("s"))
 	if m.sort != sortAge || !slices.IsSortedFunc(m.order, m.less) {
 		t.Errorf("sort %v, order %v", m.sort, m.order)
 	}
@@ -215,17 +222,21 @@ func TestKeys(t *testing.T) {
 		t.Fatal("r returned no command")
 	}
 	m = feed(m, cmd())
-	if len(be.requeried) != 1 || !strings.Contains(m.status, "re-query sent") {
+	sel := m.rows[m.selectedKey()]
+	if len(be.requeried) != 1 || !strings.Contains(m.status, "TXT answered in 3ms by 10.88.0.2") || !strings.Contains(sel.requery, "TXT answered") {
 		t.Errorf("requery: %v, status %q", be.requeried, m.status)
+	}
+	if strings.Contains(m.status, `\ `) || strings.Contains(m.status, `\\`) {
+		t.Errorf("status escapes the name: %q", m.status)
 	}
 	_, cmd = m.Update(press("e"))
 	m = feed(m, cmd())
-	if len(be.exported) != 1 || !strings.Contains(be.exported[0], `"instances"`) || !strings.Contains(m.status, "snap.json") {
-		t.Errorf("export: %v, status %q", be.exported, m.status)
+	if len(be.exported) != 1 || len(be.exported[0]) != 4 || m.status != "exported 4 instances to /tmp/export.jsonl" {
+		t.Errorf("export: %d, status %q", len(be.exported), m.status)
 	}
 	// Help overlay, then quit.
 	m = feed(m, press("?"))
-	if !strings.Contains(ansi.Strip(m.View().Content), "export JSON snapshot") {
+	if !strings.Contains(ansi.Strip(m.View().Content), "export JSON") {
 		t.Error("help overlay does not list the keys")
 	}
 	m = feed(m, press("x"))

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"net/netip"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -8,13 +9,25 @@ import (
 	"github.com/bonjourctl/bonjourctl/browse"
 )
 
+// Ref is a name (lower case, presentation form) and a record type.
+type Ref struct {
+	Name string
+	Type uint16
+}
+
 // Packet is one received packet as the wire pane shows it: already decoded
-// and rendered (escaped) by the caller, with the names it mentions so the
-// pane can pick those that touch the selected instance.
+// and rendered (escaped) by the caller, with what it asks and holds so the
+// pane can pick those that touch an instance and weigh the evidence.
 type Packet struct {
 	At    time.Time
-	Names []string // lower-case names of its questions and records
-	Text  string   // as `bonjourctl capture` prints it
+	Src   netip.AddrPort
+	Own   bool // sent by this process (the TUI's own queries)
+	Query bool
+	// Asks lists its questions; Has its records (answers, authority,
+	// additional), with a record's target (PTR, SRV) as a Ref of type 0.
+	Asks []Ref
+	Has  []Ref
+	Text string // as `bonjourctl capture` prints it
 	// Skipped counts the packets the caller could not hand over so far
 	// because the UI was behind (shown in the wire pane, never hidden).
 	Skipped int
@@ -23,10 +36,12 @@ type Packet struct {
 // Backend is what the UI asks of the world, each call made inside a
 // tea.Cmd (never in Update or View).
 type Backend interface {
-	// Requery asks the network again for an instance's records.
-	Requery(name string) error
-	// Export writes a JSON snapshot and returns where it went.
-	Export(snapshot []byte) (string, error)
+	// Requery asks the network again for an instance's TXT and SRV
+	// records and says what came back, and how fast, within a second.
+	Requery(name string) (string, error)
+	// Export writes the instances as `browse --json` writes them and
+	// returns the file's path.
+	Export(services []browse.Service, at time.Time) (string, error)
 }
 
 type eventMsg browse.Event
@@ -34,6 +49,12 @@ type packetMsg Packet
 type streamDoneMsg struct{}
 type tickMsg time.Time
 type statusMsg string
+
+// requeryMsg is what a re-query of one instance found.
+type requeryMsg struct {
+	key    string
+	report string
+}
 
 // waitForEvent blocks for the next event. Exactly one is outstanding at a
 // time: Update re-arms it after each eventMsg.

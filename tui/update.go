@@ -3,10 +3,12 @@ package tui
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/mdns"
@@ -14,6 +16,12 @@ import (
 
 // Update handles one message. It does no I/O and reads no clock.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.layout()
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case eventMsg:
 		ev := browse.Event(msg)
@@ -27,53 +35,86 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.apply(ev)
 			m.selectKey(sel)
 		}
-		return m, waitForEvent(m.events)
+		return waitForEvent(m.events)
 	case packetMsg:
-		m.addPacket(Packet(msg))
-		return m, waitForPacket(m.packets)
+		p := Packet(msg)
+		m.addPacket(&p)
+		return waitForPacket(m.packets)
 	case streamDoneMsg:
 		m.done = true
 		m.status = "discovery stopped"
-		return m, nil
 	case tickMsg:
 		m.now = time.Time(msg)
-		return m, tick()
+		return tick()
 	case statusMsg:
 		m.status = string(msg)
-		return m, nil
+	case requeryMsg:
+		if r := m.rows[msg.key]; r != nil {
+			r.requery = msg.report
+		}
+		m.status = msg.report
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
-		return m, nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
-func (m *Model) addPacket(p Packet) {
-	m.skipped = max(m.skipped, p.Skipped)
-	for _, n := range p.Names {
-		if r := m.rows[n]; r != nil {
-			r.packets = append(r.packets, p)
-			if len(r.packets) > maxPackets {
-				r.packets = r.packets[len(r.packets)-maxPackets:]
-			}
+// layout sizes the list and the pane for the terminal and the content:
+// the list takes what its rows need, the pane (detail or wire) the rest;
+// when both need more than there is, the list keeps a third (at least 4
+// lines) and the pane scrolls.
+func (m *Model) layout() {
+	h := max(m.height, 6)
+	avail := h - 3 // title, status, help
+	sel := m.selectedKey()
+	listNeed := 1 + max(len(m.visible()), 1)
+	if sel == "" || m.showHelp {
+		m.listH = avail
+		m.pane.SetHeight(0)
+		return
+	}
+	r := m.rows[sel]
+	var lines []string
+	mode := "detail"
+	if m.showWire {
+		lines, mode = m.wireLines(r), "wire"
+	} else {
+		lines = m.detailLines(r)
+	}
+	w := max(m.width, 20)
+	// Long lines wrap at word boundaries (a hex run at its width).
+	wrapped := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if ansi.StringWidth(l) <= w {
+			wrapped = append(wrapped, l)
 			continue
 		}
-		// Address and host records belong to the instances on that host.
-		for _, r := range m.rows {
-			if mdns.EqualNames(r.svc.Host, n) && (len(r.packets) == 0 || r.packets[len(r.packets)-1].Text != p.Text) {
-				r.packets = append(r.packets, p)
-				if len(r.packets) > maxPackets {
-					r.packets = r.packets[len(r.packets)-maxPackets:]
-				}
-			}
-		}
+		wrapped = append(wrapped, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+	}
+	paneNeed := 1 + len(wrapped)
+	if listNeed+paneNeed <= avail {
+		m.listH = listNeed
+	} else {
+		minList := min(listNeed, max(4, avail/3))
+		m.listH = avail - min(paneNeed, avail-minList)
+	}
+	m.pane.SetWidth(w)
+	m.pane.SetHeight(max(avail-m.listH-1, 0))
+	m.pane.SetContentLines(wrapped)
+	m.paneLines = wrapped
+	if k := sel + "\x00" + mode; k != m.paneKey {
+		m.paneKey = k
+		m.pane.GotoTop()
 	}
 }
 
-func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.Interrupt) {
+		return tea.Interrupt // exit 130, from anywhere (the filter prompt too)
+	}
 	if m.filtering {
 		switch msg.String() {
 		case "enter", "esc":
@@ -91,18 +132,38 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 		}
 		m.selected = 0
-		return m, nil
+		return nil
 	}
 	if m.showHelp && !key.Matches(msg, m.keys.Quit) {
 		m.showHelp = false
-		return m, nil
+		return nil
+	}
+	if m.focus == focusPane {
+		switch {
+		case key.Matches(msg, m.keys.Focus), msg.String() == "esc":
+			m.focus = focusList
+			return nil
+		case key.Matches(msg, m.keys.Top):
+			m.pane.GotoTop()
+			return nil
+		case key.Matches(msg, m.keys.Bottom):
+			m.pane.GotoBottom()
+			return nil
+		case key.Matches(msg, m.keys.Up, m.keys.Down, m.keys.PageUp, m.keys.PageDown):
+			m.pane, _ = m.pane.Update(msg)
+			return nil
+		}
 	}
 	n := len(m.visible())
 	switch {
 	case key.Matches(msg, m.keys.Quit):
-		return m, tea.Quit
+		return tea.Quit
 	case key.Matches(msg, m.keys.Help):
 		m.showHelp = true
+	case key.Matches(msg, m.keys.Focus):
+		if m.selectedKey() != "" {
+			m.focus = focusPane
+		}
 	case key.Matches(msg, m.keys.Up):
 		if m.selected > 0 {
 			m.selected--
@@ -111,6 +172,10 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.selected < n-1 {
 			m.selected++
 		}
+	case key.Matches(msg, m.keys.PageUp):
+		m.selected = max(m.selected-max(m.listH-2, 1), 0)
+	case key.Matches(msg, m.keys.PageDown):
+		m.selected = max(min(m.selected+max(m.listH-2, 1), n-1), 0)
 	case key.Matches(msg, m.keys.Top):
 		m.selected = 0
 	case key.Matches(msg, m.keys.Bottom):
@@ -118,13 +183,19 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Filter):
 		m.filtering = true
 	case key.Matches(msg, m.keys.Sort):
-		m.sort = (m.sort + 1) % 3
+		m.sort = (m.sort + 1) % sortModes
 		m.resort()
 		m.status = "sorted by " + m.sort.String()
+		if m.sort == sortState {
+			m.status += " (unresolvable, stale, TXT missing or zero-length, lint errors first)"
+		}
 	case key.Matches(msg, m.keys.Clear):
 		m.clearRemoved()
 	case key.Matches(msg, m.keys.Wire):
 		m.showWire = !m.showWire
+	case key.Matches(msg, m.keys.Own):
+		m.showOwn = !m.showOwn
+		m.status = map[bool]string{true: "the wire pane shows bonjourctl's own queries", false: "the wire pane hides bonjourctl's own queries"}[m.showOwn]
 	case key.Matches(msg, m.keys.Pause):
 		m.paused = !m.paused
 		if !m.paused {
@@ -145,30 +216,32 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Requery):
 		k := m.selectedKey()
 		if k == "" || m.backend == nil {
-			return m, nil
+			return nil
 		}
-		name, b := m.rows[k].svc.Name, m.backend
-		m.status = "re-querying " + escape(name)
-		return m, func() tea.Msg {
-			if err := b.Requery(name); err != nil {
-				return statusMsg("re-query failed: " + err.Error())
+		r, b := m.rows[k], m.backend
+		name, shown := r.svc.Name, displayName(&r.svc)
+		m.status = "re-querying " + shown + " (TXT and SRV, one second)…"
+		return func() tea.Msg {
+			report, err := b.Requery(name)
+			if err != nil {
+				report = "re-query failed: " + err.Error()
 			}
-			return statusMsg("re-query sent for " + escape(name))
+			return requeryMsg{key: k, report: shown + ": " + report}
 		}
 	case key.Matches(msg, m.keys.Export):
 		if m.backend == nil {
-			return m, nil
+			return nil
 		}
-		snap, b := m.Snapshot(), m.backend
-		return m, func() tea.Msg {
-			path, err := b.Export(snap)
+		svcs, b, at := m.Services(), m.backend, m.now
+		return func() tea.Msg {
+			path, err := b.Export(svcs, at)
 			if err != nil {
 				return statusMsg("export failed: " + err.Error())
 			}
-			return statusMsg(fmt.Sprintf("exported %d bytes to %s", len(snap), path))
+			return statusMsg(fmt.Sprintf("exported %d instance%s to %s", len(svcs), plural(len(svcs)), path))
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // maxHeld bounds the events held while paused.

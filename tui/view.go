@@ -3,6 +3,7 @@ package tui
 import (
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -11,12 +12,14 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
-// escape makes a network string safe to draw: control characters (and
-// invalid UTF-8) become visible \xHH escapes.
-func escape(s string) string { return txt.EscapeUTF8([]byte(s)) }
+// label renders raw bytes from the network (an instance label, a TXT
+// value) for the terminal: printable text in any script as it is, the rest
+// as visible escapes.
+func label(s string) string { return txt.EscapeUTF8([]byte(s)) }
 
 // View renders the model. It reads no clock: ages come from the last tick.
 func (m Model) View() tea.View {
@@ -31,7 +34,7 @@ func (m Model) render() string {
 	var lines []string
 	add := func(s string) { lines = append(lines, ansi.Truncate(s, w, "…")) }
 
-	add(m.styles.Title.Render("bonjourctl") + "  " + m.typesLine())
+	add(m.styles.Title.Render("bonjourctl") + "  " + m.summary())
 	if m.showHelp {
 		add("")
 		for _, l := range strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n") {
@@ -39,53 +42,110 @@ func (m Model) render() string {
 		}
 		add("")
 		add(m.styles.Dim.Render("any key closes this help"))
-		return m.fit(lines, h)
+		return fit(lines, h)
 	}
 	vis := m.visible()
-	body := h - 3 // title, status, help line
-	tableH := body
-	var detail []string
-	if sel := m.selectedKey(); sel != "" {
-		if m.showWire {
-			detail = m.wireLines(m.rows[sel])
-		} else {
-			detail = m.detailLines(m.rows[sel])
-		}
-		tableH = max(min(len(vis)+1, body/2), 3)
-	}
-	add(m.styles.Header.Render(m.columns("NAME", "TYPE", "HOST:PORT", "ADDRESSES", "TXT", "AGE", "TTL")))
+	cols := m.columns()
+	add(m.styles.Header.Render(cols.header(m.sort)))
+	rows := m.listH - 1
 	start := 0
-	if rows := tableH - 1; m.selected >= rows {
+	if m.selected >= rows {
 		start = m.selected - rows + 1
 	}
-	for i := start; i < len(vis) && i < start+tableH-1; i++ {
-		add(m.rowLine(m.rows[vis[i]], i == m.selected))
+	for i := start; i < len(vis) && i < start+rows; i++ {
+		add(m.rowLine(m.rows[vis[i]], cols, i == m.selected))
 	}
 	if len(vis) == 0 {
-		if m.filter != "" {
-			add(m.styles.Dim.Render("no instance matches the filter"))
-		} else {
+		switch {
+		case m.filter != "":
+			add(m.styles.Dim.Render(fmt.Sprintf("no instance matches the filter %q (esc in the filter prompt clears it)", m.filter)))
+		case m.done:
+			add(m.styles.Dim.Render("discovery stopped"))
+		default:
 			add(m.styles.Dim.Render("waiting for instances…"))
 		}
 	}
-	for len(lines) < tableH+1 {
+	for len(lines) < 1+m.listH {
 		add("")
 	}
-	for _, l := range detail {
-		if len(lines) >= h-2 {
-			break
-		}
-		add(l)
+	if m.selectedKey() != "" && m.pane.Height() > 0 {
+		add(m.paneHeader())
+		// The pane's lines are wrapped to the width already (layout); the
+		// viewport keeps the scroll position.
+		y := min(m.pane.YOffset(), len(m.paneLines))
+		lines = append(lines, m.paneLines[y:min(y+m.pane.Height(), len(m.paneLines))]...)
 	}
 	for len(lines) < h-2 {
 		add("")
 	}
+	lines = lines[:min(len(lines), h-2)]
+	add(m.statusLine())
+	add(m.help.ShortHelpView(m.keys.ShortHelp()))
+	return fit(lines, h)
+}
+
+func fit(lines []string, h int) string {
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// summary is the title's account: instances, types, and the problems.
+func (m Model) summary() string {
+	live, types := 0, 0
+	for _, n := range m.types {
+		if n > 0 {
+			live += n
+			types++
+		}
+	}
+	if len(m.rows) == 0 {
+		return m.styles.Dim.Render("no instances yet")
+	}
+	s := fmt.Sprintf("%d instance%s", live, plural(live))
+	switch {
+	case types > 1:
+		s += fmt.Sprintf(" of %d types", types)
+	case types == 1:
+		for t, n := range m.types {
+			if n > 0 {
+				s += " of " + t
+			}
+		}
+	}
+	var probs []string
+	for _, c := range []struct {
+		bit  problem
+		what string
+	}{{probUnresolvable, "unresolvable"}, {probStale, "stale"}, {probMissing, "missing TXT"}, {probZero, "zero-length TXT"}, {probLintErr, "TXT lint errors"}} {
+		if n := m.problems[bits.TrailingZeros8(uint8(c.bit))]; n > 0 {
+			probs = append(probs, fmt.Sprintf("%d %s", n, c.what))
+		}
+	}
+	if len(probs) > 0 {
+		s += ": " + m.styles.Bad.Render(strings.Join(probs, ", "))
+	}
+	if m.filter != "" {
+		s += "  " + m.styles.Hint.Render(fmt.Sprintf("showing %d (filter %q)", len(m.visible()), m.filter))
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (m Model) statusLine() string {
 	status := m.status
 	switch {
 	case m.filtering:
-		status = "filter: " + m.filter + "▏ (enter to keep, esc to clear)"
-	case m.filter != "" && status == "":
-		status = "filter: " + m.filter
+		status = "filter: " + m.filter + "▏ (name, TXT key or value, state such as missing, zero-len, stale; enter keeps, esc clears)"
+	case m.filter != "":
+		status = fmt.Sprintf("[filter %q: %d shown]  %s", m.filter, len(m.visible()), status)
 	}
 	if m.paused {
 		held := fmt.Sprintf("%d events held", len(m.queued))
@@ -97,50 +157,112 @@ func (m Model) render() string {
 	if m.dropped > 0 {
 		status += fmt.Sprintf("  %d instances over the %d cap not shown", m.dropped, maxRows)
 	}
-	add(m.styles.Dim.Render(status))
-	add(m.help.ShortHelpView(m.keys.ShortHelp()))
-	return m.fit(lines, h)
+	return m.styles.Dim.Render(status)
 }
 
-func (m Model) fit(lines []string, h int) string {
-	if len(lines) > h {
-		lines = lines[:h]
-	}
-	return strings.Join(lines, "\n")
+// cols is the table's layout at the current width: which columns, how wide.
+type cols struct {
+	show  []int // column indexes, in order
+	width []int // by column index
 }
 
-func (m Model) typesLine() string {
-	ts := make([]string, 0, len(m.types))
-	for t, n := range m.types {
+// The table's columns.
+const (
+	colName = iota
+	colTXT
+	colState
+	colHost
+	colAddrs
+	colAge
+	colTTL
+	colType
+	numCols
+)
+
+var colTitles = [numCols]string{"NAME", "TXT", "STATE", "HOST:PORT", "ADDRESSES", "AGE", "TTL", "TYPE"}
+
+// colSpec: the least and most a column takes; the columns that go first
+// when the terminal is narrow come last in dropOrder.
+var colMin = [numCols]int{10, 9, 7, 12, 9, 4, 4, 10}
+var colMax = [numCols]int{40, 9, 12, 40, 42, 4, 4, 22}
+var dropOrder = []int{colAddrs, colType, colAge, colHost, colTTL, colState}
+
+// columns lays the table out for the width: TYPE only when there is more
+// than one type; columns dropped, least needed first, until the
+// rest fit; then the flexible columns widened to their most.
+func (m Model) columns() cols {
+	w := max(m.width, 20)
+	var c cols
+	c.width = make([]int, numCols)
+	manyTypes := 0
+	for _, n := range m.types {
 		if n > 0 {
-			ts = append(ts, fmt.Sprintf("%s (%d)", t, n))
+			manyTypes++
 		}
 	}
-	slices.Sort(ts)
-	if len(ts) == 0 {
-		return m.styles.Dim.Render("no service types yet")
+	shown := map[int]bool{}
+	for i := range numCols {
+		shown[i] = i != colType || manyTypes > 1
 	}
-	return strings.Join(ts, "  ")
+	need := func() int {
+		n := 0
+		for i := range numCols {
+			if shown[i] {
+				n += colMin[i] + 1
+			}
+		}
+		return n - 1
+	}
+	for _, d := range dropOrder {
+		if need() <= w {
+			break
+		}
+		shown[d] = false
+	}
+	for i := range numCols {
+		if shown[i] {
+			c.show = append(c.show, i)
+			c.width[i] = colMin[i]
+		}
+	}
+	left := w - need()
+	for _, i := range []int{colName, colHost, colAddrs, colType, colState} {
+		if !shown[i] || left <= 0 {
+			continue
+		}
+		grow := min(left, colMax[i]-colMin[i])
+		c.width[i] += grow
+		left -= grow
+	}
+	if left > 0 && !shown[colAddrs] { // narrow: what is left goes to the name
+		c.width[colName] += left
+	}
+	return c
 }
 
-// columns lays out one table line in the current width.
-func (m Model) columns(name, typ, hostport, addrs, txtBadge, age, ttl string) string {
-	w := max(m.width, 40)
-	fixed := []int{12, 10, 5, 5} // type, txt, age, ttl
-	rest := w - (fixed[0] + fixed[1] + fixed[2] + fixed[3]) - 7
-	nameW := max(rest*35/100, 8)
-	hostW := max(rest*35/100, 8)
-	addrW := max(rest-nameW-hostW, 6)
-	cell := func(s string, n int) string {
-		s = ansi.Truncate(s, n, "…")
-		return s + strings.Repeat(" ", max(n-ansi.StringWidth(s), 0))
+func (c cols) line(cells [numCols]string) string {
+	parts := make([]string, 0, len(c.show))
+	for _, i := range c.show {
+		s := ansi.Truncate(cells[i], c.width[i], "…")
+		parts = append(parts, s+strings.Repeat(" ", max(c.width[i]-ansi.StringWidth(s), 0)))
 	}
-	return strings.Join([]string{cell(name, nameW), cell(typ, fixed[0]), cell(hostport, hostW), cell(addrs, addrW), cell(txtBadge, fixed[1]), cell(age, fixed[2]), cell(ttl, fixed[3])}, " ")
+	return strings.Join(parts, " ")
 }
 
-// badge is the TXT status at a glance.
-func badge(s *browse.Service) (string, int) {
-	switch s.TXTState {
+func (c cols) header(sort sortMode) string {
+	var cells [numCols]string
+	copy(cells[:], colTitles[:])
+	mark := map[sortMode]int{sortName: colName, sortState: colState, sortType: colType, sortAge: colAge}[sort]
+	if sort == sortType && !slices.Contains(c.show, colType) {
+		mark = colName // one type: sorted by name within it
+	}
+	cells[mark] += "▲"
+	return c.line(cells)
+}
+
+// badge is the TXT status at a glance, with its level (0 fine, 1 warn, 2 bad).
+func (m Model) badge(r *row) (string, int) {
+	switch r.svc.TXTState {
 	case browse.TXTMissing:
 		return "missing", 2
 	case browse.TXTZeroLength:
@@ -148,33 +270,53 @@ func badge(s *browse.Service) (string, int) {
 	case browse.TXTEmpty:
 		return "empty", 1
 	}
-	if sev, ok := txt.MaxSeverity(txt.Lint(s.TXTRaw)); ok && sev >= txt.Warning {
-		if sev == txt.Error {
-			return "lint err", 2
-		}
+	switch r.lintLevel() {
+	case 2:
+		return "lint err", 2
+	case 1:
 		return "lint warn", 1
 	}
 	return "ok", 0
 }
 
-func (m Model) rowLine(r *row, selected bool) string {
+// stateWord is the instance's liveness in a word.
+func (m Model) stateWord(r *row) string {
+	if r.removed {
+		return string(r.cause)
+	}
+	if r.svc.State == "" {
+		return "live"
+	}
+	return string(r.svc.State)
+}
+
+func (m Model) rowLine(r *row, c cols, selected bool) string {
 	s := &r.svc
 	hp := "-"
 	if s.Host != "" {
-		hp = fmt.Sprintf("%s:%d", escape(strings.TrimSuffix(s.Host, ".")), s.Port)
+		hp = fmt.Sprintf("%s:%d", mdns.EscapeText(strings.TrimSuffix(s.Host, ".")), s.Port)
 	}
 	addrs := make([]string, len(s.Addrs))
 	for i, a := range s.Addrs {
 		addrs[i] = a.String()
 	}
-	b, level := badge(s)
+	if len(addrs) == 0 {
+		addrs = []string{"-"}
+	}
+	b, level := m.badge(r)
 	ttl := "-"
-	if r.removed {
-		b = string(r.cause)
-	} else if left, ok := m.ttlLeft(s); ok {
+	if left, ok := m.ttlLeft(s); ok && !r.removed {
 		ttl = dur(left)
 	}
-	line := m.columns(escape(s.Instance), s.Type, hp, strings.Join(addrs, " "), b, dur(m.now.Sub(r.first)), ttl)
+	state := m.stateWord(r)
+	switch {
+	case r.removed:
+	case s.State == browse.StateUnresolvable:
+		level = 2
+	case s.State == browse.StateStale:
+		level = 2
+	}
+	line := c.line([numCols]string{label(s.Instance), b, state, hp, strings.Join(addrs, " "), dur(m.now.Sub(r.first)), ttl, s.Type})
 	switch {
 	case selected:
 		return m.styles.Selected.Render(line)
@@ -215,26 +357,122 @@ func dur(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
-func (m Model) detailLines(r *row) []string {
+// paneHeader names what the pane shows, whether it has the keys, and
+// where in it the view is.
+func (m Model) paneHeader() string {
+	r := m.rows[m.selectedKey()]
+	what := "detail"
+	if m.showWire {
+		what = "wire"
+	}
+	pos := ""
+	if total := m.pane.TotalLineCount(); total > m.pane.Height() {
+		pos = fmt.Sprintf("  lines %d-%d of %d", m.pane.YOffset()+1, min(m.pane.YOffset()+m.pane.Height(), total), total)
+	}
+	hint := "tab: scroll this pane"
+	if m.focus == focusPane {
+		hint = "↑↓ pgup pgdn home end scroll; tab: back to the list"
+	}
+	s := fmt.Sprintf("── %s: %s%s  (%s)", what, displayName(&r.svc), pos, hint)
+	if m.focus == focusPane {
+		return m.styles.PaneTitle.Render(s)
+	}
+	return m.styles.Dim.Render(s)
+}
+
+// verdict answers "why no TXT?" (or says what the TXT on the wire means)
+// from the evidence, with its level.
+func (m Model) verdict(r *row) (string, int) {
 	s := &r.svc
-	st := m.styles
-	out := []string{st.PaneTitle.Render(displayName(s)) + "  " + st.Dim.Render(fmt.Sprintf("host %s port %d", escape(s.Host), s.Port))}
-	if r.removed {
-		out = append(out, st.Removed.Render("removed: "+string(r.cause)+" (c clears removed instances)"))
+	asked := "no TXT question seen yet"
+	if r.txtAsked > 0 {
+		asked = fmt.Sprintf("asked TXT %d× since %s", r.txtAsked, r.firstAsked.In(time.Local).Format("15:04:05"))
 	}
 	switch s.TXTState {
 	case browse.TXTMissing:
-		out = append(out, st.Bad.Render("TXT: no TXT record seen (r re-queries it)"))
-	case browse.TXTZeroLength:
-		out = append(out, st.Bad.Render("TXT: zero-length RDATA, illegal (RFC 6763 §6.1); many browsers drop it"))
-	case browse.TXTEmpty:
-		out = append(out, st.Warn.Render("TXT: the legal empty record (one empty string, byte 00)"))
-	default:
-		plural := "s"
-		if len(s.TXT.Strings) == 1 {
-			plural = ""
+		var answers []answered // by responder: the instance's records and its host's
+		for _, a := range append(slices.Clone(r.answers), m.hostAnswers(r)...) {
+			if i := slices.IndexFunc(answers, func(b answered) bool { return b.src == a.src }); i >= 0 {
+				answers[i].types = append(slices.Clone(answers[i].types), a.types...)
+				continue
+			}
+			answers = append(answers, a)
 		}
-		out = append(out, st.PaneTitle.Render(fmt.Sprintf("TXT: %d string%s, %d bytes", len(s.TXT.Strings), plural, len(s.TXTRaw))))
+		var who []string
+		for _, a := range answers {
+			names := make([]string, 0, len(a.types))
+			for _, t := range a.types {
+				names = append(names, mdns.TypeString(t))
+			}
+			slices.Sort(names)
+			names = slices.Compact(names)
+			who = append(who, fmt.Sprintf("%s answered %s, never TXT", a.src, strings.Join(names, " and ")))
+		}
+		if len(who) == 0 {
+			who = []string{"nobody answered for it"}
+		}
+		return fmt.Sprintf("no TXT record: %s; %s (r asks again)", asked, strings.Join(who, "; ")), 2
+	case browse.TXTZeroLength:
+		return "zero-length TXT RDATA, illegal (RFC 6763 §6.1), as python-zeroconf sends for properties={} and grandcat/zeroconf for no text: publish one empty string (the byte 00) or a key; many browsers drop the record", 2
+	case browse.TXTEmpty:
+		return "the legal empty TXT (one empty string, the byte 00): there are no keys to show", 1
+	}
+	return fmt.Sprintf("TXT on the wire, %d bytes: if your app shows nil metadata, it is browsing without TXT (NWBrowser with the .bonjour descriptor; use .bonjourWithTXTRecord)", len(s.TXTRaw)), 0
+}
+
+func (m Model) hostAnswers(r *row) []answered {
+	if h := m.hosts[hostKey(r.svc.Host)]; h != nil {
+		return h.answers
+	}
+	return nil
+}
+
+// stateLine says how far the instance can be trusted, since when and why.
+func (m Model) stateLine(r *row) (string, int) {
+	s := &r.svc
+	since := ""
+	if !s.StateSince.IsZero() {
+		since = " since " + s.StateSince.In(time.Local).Format("15:04:05")
+	}
+	if r.removed {
+		return fmt.Sprintf("removed%s: %s (c clears removed instances)", " at "+r.updated.In(time.Local).Format("15:04:05"), r.cause), 1
+	}
+	switch s.State {
+	case browse.StateStale:
+		return fmt.Sprintf("STALE%s: %d refresh quer%s unanswered; the responder may be gone without a goodbye", since, s.Unanswered, map[bool]string{true: "y", false: "ies"}[s.Unanswered == 1]), 2
+	case browse.StateUnresolvable:
+		return fmt.Sprintf("UNRESOLVABLE%s: its SRV record or every address expired while its PTR remains; browsers list it but cannot connect", since), 2
+	case browse.StateResolving:
+		return "resolving" + since + ": its SRV, TXT or address not seen yet", 1
+	case browse.StateGoodbye:
+		return "goodbye" + since + ": removed one second after (RFC 6762 §10.1)", 1
+	}
+	return "live" + since + ": every record answered when last asked", 0
+}
+
+func (m Model) styled(level int, s string) string {
+	switch level {
+	case 2:
+		return m.styles.Bad.Render(s)
+	case 1:
+		return m.styles.Warn.Render(s)
+	}
+	return s
+}
+
+func (m Model) detailLines(r *row) []string {
+	s := &r.svc
+	st := m.styles
+	out := []string{st.PaneTitle.Render(displayName(s)) + "  " + st.Dim.Render(fmt.Sprintf("host %s port %d", mdns.EscapeText(s.Host), s.Port))}
+	state, level := m.stateLine(r)
+	verdict, vlevel := m.verdict(r)
+	out = append(out, m.styled(level, state), m.styled(vlevel, verdict))
+	if r.requery != "" {
+		out = append(out, st.Hint.Render("re-query: "+r.requery))
+	}
+	switch s.TXTState {
+	case browse.TXTPresent, browse.TXTEmpty:
+		out = append(out, st.PaneTitle.Render(fmt.Sprintf("TXT: %d string%s, %d bytes", len(s.TXT.Strings), plural(len(s.TXT.Strings)), len(s.TXTRaw))))
 		for _, a := range txt.Attributes(s.TXT) {
 			str := s.TXT.Strings[a.Index]
 			used := ""
@@ -244,21 +482,20 @@ func (m Model) detailLines(r *row) []string {
 			out = append(out, fmt.Sprintf("  #%d %-7s %s  %s%s", a.Index, a.Kind, txt.EscapeUTF8(str), st.Dim.Render(hex.EncodeToString(str)), used))
 		}
 	}
-	for _, f := range txt.Lint(s.TXTRaw) {
-		if s.TXTState == browse.TXTMissing {
-			break
+	if s.TXTState != browse.TXTMissing {
+		for _, f := range txt.Lint(s.TXTRaw) {
+			style := st.Dim
+			switch f.Severity {
+			case txt.Error:
+				style = st.Bad
+			case txt.Warning:
+				style = st.Warn
+			}
+			out = append(out, style.Render("  "+f.String()))
 		}
-		style := st.Dim
-		switch f.Severity {
-		case txt.Error:
-			style = st.Bad
-		case txt.Warning:
-			style = st.Warn
-		}
-		out = append(out, style.Render("  "+f.String()))
 	}
 	if len(s.TXTRaw) > 0 {
-		out = append(out, st.Dim.Render("  raw: "+hexDump(s.TXTRaw, 48)))
+		out = append(out, st.Dim.Render("  raw: "+hexDump(s.TXTRaw, 512)))
 	}
 	if s.TXTState == browse.TXTPresent || s.TXTState == browse.TXTEmpty {
 		out = append(out,
@@ -272,14 +509,20 @@ func (m Model) detailLines(r *row) []string {
 		if rec.CacheFlush {
 			flush = " flush"
 		}
-		out = append(out, fmt.Sprintf("  %-4s ttl %d (left %s)%s from %s on %s IPv%d, %d packets", typeName(rec.Type), rec.TTL, dur(left), flush, rec.Src, escape(rec.IfName), rec.Family, rec.Packets))
+		data := ""
+		if a, ok := rec.Addr(); ok {
+			data = " " + a.String()
+		} else if t, ok := rec.Target(); ok {
+			data = " " + mdns.EscapeText(t)
+		}
+		out = append(out, fmt.Sprintf("  %-4s%s ttl %d (left %s)%s from %s on %s IPv%d, %d packet%s", mdns.TypeString(rec.Type), data, rec.TTL, dur(left), flush, rec.Src, mdns.EscapeText(rec.IfName), rec.Family, rec.Packets, plural(rec.Packets)))
 	}
 	out = append(out, st.PaneTitle.Render("timeline"))
 	for i := len(r.timeline) - 1; i >= 0; i-- {
 		ev := r.timeline[i]
-		line := fmt.Sprintf("  %s %s", ev.At.Format("15:04:05.000"), ev.Kind)
+		line := fmt.Sprintf("  %s %s", ev.At.In(time.Local).Format("15:04:05.000"), ev.Kind)
 		for _, c := range ev.Changes {
-			line += fmt.Sprintf("  %s: %s -> %s", c.Field, c.Old, c.New)
+			line += fmt.Sprintf("  %s: %s -> %s", c.Field, orNone(c.Old), orNone(c.New))
 		}
 		if ev.Cause != "" {
 			line += " (" + string(ev.Cause) + ")"
@@ -289,41 +532,70 @@ func (m Model) detailLines(r *row) []string {
 	return out
 }
 
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// wireLines shows the packets that touched an instance (its own name, or
+// its host's addresses), newest first, each once; the instance's TXT record
+// is marked in each response, or its absence said.
 func (m Model) wireLines(r *row) []string {
-	title := fmt.Sprintf("wire: last %d packets touching %s", len(r.packets), displayName(&r.svc))
+	pkts := append(slices.Clone(r.packets), m.hostPackets(r)...)
+	slices.SortStableFunc(pkts, func(a, b *Packet) int { return b.At.Compare(a.At) })
+	pkts = slices.Compact(pkts)
+	own := 0
+	var out []string
+	txtName := strings.ToLower(mdns.EscapeText(r.svc.Name)) + " txt "
+	shown := 0
+	for _, p := range pkts {
+		if p.Own && !m.showOwn {
+			own++
+			continue
+		}
+		shown++
+		marked := false
+		for _, l := range strings.Split(strings.TrimRight(p.Text, "\n"), "\n") {
+			if !p.Query && strings.HasPrefix(l, " ") && strings.Contains(strings.ToLower(l), txtName) {
+				l = m.styles.Hint.Render("▶" + l[1:])
+				marked = true
+			}
+			out = append(out, l)
+		}
+		switch {
+		case p.Own:
+			out = append(out, m.styles.Dim.Render("  (bonjourctl's own query)"))
+		case !p.Query && !marked:
+			out = append(out, m.styles.Dim.Render("  (no TXT for this instance in this packet)"))
+		}
+	}
+	title := fmt.Sprintf("%d packet%s touching it, newest first", shown, plural(shown))
+	if own > 0 {
+		title += fmt.Sprintf("; %d of bonjourctl's own queries hidden (o shows them)", own)
+	}
 	if m.skipped > 0 {
-		title += fmt.Sprintf(" (%d packets not shown: the UI was behind)", m.skipped)
+		title += fmt.Sprintf("; %d packets not shown: the UI was behind", m.skipped)
 	}
-	out := []string{m.styles.PaneTitle.Render(title)}
-	for i := len(r.packets) - 1; i >= 0; i-- {
-		out = append(out, strings.Split(strings.TrimRight(r.packets[i].Text, "\n"), "\n")...)
-	}
-	if len(r.packets) == 0 {
+	out = append([]string{m.styles.PaneTitle.Render(title)}, out...)
+	if shown == 0 {
 		out = append(out, m.styles.Dim.Render("  no packets seen yet for this instance"))
 	}
 	return out
 }
 
-// displayName is the instance's full name for people: the label unescaped
-// for reading, then escaped for the terminal.
-func displayName(s *browse.Service) string {
-	return escape(s.Instance) + "." + s.Type + "." + s.Domain
+func (m Model) hostPackets(r *row) []*Packet {
+	if h := m.hosts[hostKey(r.svc.Host)]; h != nil {
+		return h.packets
+	}
+	return nil
 }
 
-func typeName(t uint16) string {
-	switch t {
-	case 1:
-		return "A"
-	case 12:
-		return "PTR"
-	case 16:
-		return "TXT"
-	case 28:
-		return "AAAA"
-	case 33:
-		return "SRV"
-	}
-	return fmt.Sprintf("TYPE%d", t)
+// displayName is the instance's full name for people: the label as text,
+// escaped only where it must be for the terminal.
+func displayName(s *browse.Service) string {
+	return label(s.Instance) + "." + s.Type + "." + s.Domain
 }
 
 func hexDump(b []byte, n int) string {

@@ -30,10 +30,11 @@ type browseOptions struct {
 	Timeout time.Duration
 	QU, QM  bool
 	Loc     *time.Location
+	Started time.Time // the process's start (zero in tests)
 }
 
 func newCmdBrowse(f *Factory, g *globalOptions, runF func(*browseOptions) error) *cobra.Command {
-	opts := &browseOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Loc: time.Local}
+	opts := &browseOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Loc: time.Local, Started: f.Started}
 	cmd := &cobra.Command{
 		Use:   "browse [TYPE...]",
 		Short: "Discover DNS-SD services and stream every change",
@@ -53,10 +54,8 @@ of TTLs) with a bounded cache; counters go to stderr at the end.`,
   bonjourctl browse _printer._sub._http._tcp`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Types = args
-			for i, a := range args {
-				if !strings.Contains(a, "._tcp") && !strings.Contains(a, "._udp") {
-					return flagErrorf("argument %d (%q) is not a service type like _p2p._tcp", i+1, a)
-				}
+			if err := checkTypes(args); err != nil {
+				return err
 			}
 			if opts.Timeout < 0 {
 				return flagErrorf("--timeout must be positive, got %v", opts.Timeout)
@@ -77,6 +76,16 @@ of TTLs) with a bounded cache; counters go to stderr at the end.`,
 	return cmd
 }
 
+// checkTypes refuses arguments that are not service types.
+func checkTypes(args []string) error {
+	for i, a := range args {
+		if !strings.Contains(a, "._tcp") && !strings.Contains(a, "._udp") {
+			return flagErrorf("argument %d (%q) is not a service type like _p2p._tcp", i+1, mdns.EscapeText(a))
+		}
+	}
+	return nil
+}
+
 func browseRun(ctx context.Context, o *browseOptions) error {
 	timeout := o.Timeout
 	if o.Once && timeout == 0 {
@@ -92,7 +101,7 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 		return err
 	}
 	defer link.Close()
-	b := browse.New(link, browse.Config{QU: qu})
+	b := browse.New(link, browse.Config{QU: qu, Started: o.Started})
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}

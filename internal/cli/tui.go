@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +33,11 @@ type tuiOptions struct {
 	Types  []string
 	// Signals lets Bubble Tea handle signals itself (not in tests).
 	Signals bool
+	Started time.Time // the process's start (zero in tests)
 }
 
 func newCmdTUI(f *Factory, g *globalOptions) *cobra.Command {
-	opts := &tuiOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Signals: f.Notify != nil}
+	opts := &tuiOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Signals: f.Notify != nil, Started: f.Started}
 	return &cobra.Command{
 		Use:   "tui [TYPE...]",
 		Short: "Live terminal view of services, their TXT records and the packets behind them",
@@ -44,6 +50,9 @@ packets that touched it. Press ? for the keys.`,
   bonjourctl tui _p2p._tcp _http._tcp`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Types = args
+			if err := checkTypes(args); err != nil {
+				return err
+			}
 			if !opts.IO.IsStdinTTY() || !opts.IO.IsStdoutTTY() {
 				return flagErrorf("the TUI needs a terminal on standard input and output; for a stream use: bonjourctl browse --json")
 			}
@@ -70,20 +79,20 @@ func wireTap(ctx context.Context, sub *mdns.Sub, out chan<- tui.Packet) {
 		d := dump.Decode(p, 0)
 		sb.Reset()
 		_ = printer.Text(&sb, d)
-		var names []string
+		tp := tui.Packet{At: p.Received, Src: p.Src, Own: p.Own, Query: !d.Msg.Response(), Text: sb.String(), Skipped: int(sub.Dropped())}
 		for _, q := range d.Msg.Questions {
-			names = append(names, mdns.NameKey(q.Name))
+			tp.Asks = append(tp.Asks, tui.Ref{Name: mdns.NameKey(q.Name), Type: q.Type})
 		}
 		for _, sec := range [][]mdns.Record{d.Msg.Answers, d.Msg.Authority, d.Msg.Additional} {
 			for i := range sec {
-				names = append(names, mdns.NameKey(sec[i].Name))
+				tp.Has = append(tp.Has, tui.Ref{Name: mdns.NameKey(sec[i].Name), Type: sec[i].Type})
 				if tg, ok := sec[i].Target(); ok {
-					names = append(names, mdns.NameKey(tg))
+					tp.Has = append(tp.Has, tui.Ref{Name: mdns.NameKey(tg)})
 				}
 			}
 		}
 		select {
-		case out <- tui.Packet{At: p.Received, Names: names, Text: sb.String(), Skipped: int(sub.Dropped())}:
+		case out <- tp:
 		case <-ctx.Done():
 			return
 		}
@@ -91,13 +100,96 @@ func wireTap(ctx context.Context, sub *mdns.Sub, out chan<- tui.Packet) {
 }
 
 // tuiBackend does the UI's I/O, called from its Cmds.
-type tuiBackend struct{ b *browse.Browser }
+type tuiBackend struct {
+	ctx  context.Context
+	link Link
+	dir  string // where exports go (the working directory, absolute)
+}
 
-func (b tuiBackend) Requery(name string) error { return b.b.Requery(name) }
+// Requery asks for an instance's TXT and SRV records (QM, so that every
+// browser on the link sees the answers) and reports what came back within
+// a second: who answered which, and how fast.
+func (b tuiBackend) Requery(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+	defer cancel()
+	type answer struct {
+		after time.Duration
+		src   netip.Addr
+	}
+	got := map[uint16]answer{}
+	var start time.Time
+	res, err := browse.Ask(ctx, b.link, browse.Question{Questions: []mdns.Question{{Name: name, Type: mdns.TypeTXT}, {Name: name, Type: mdns.TypeSRV}}},
+		func(p *mdns.Packet, m *mdns.Message) bool {
+			if start.IsZero() {
+				start = time.Now()
+			}
+			for _, t := range []uint16{mdns.TypeTXT, mdns.TypeSRV} {
+				if _, ok := got[t]; !ok && len(browse.Answers(m, name, t)) > 0 {
+					got[t] = answer{p.Received.Sub(start), p.Src.Addr().WithZone("")}
+				}
+			}
+			return len(got) == 2
+		})
+	if res.Queries == 0 || (res.SendErrors == res.Queries && res.SendErrors > 0) {
+		return "", fmt.Errorf("the question was not sent: %v", res.LastSendError)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return "", err
+	}
+	var parts []string
+	for _, t := range []uint16{mdns.TypeTXT, mdns.TypeSRV} {
+		a, ok := got[t]
+		if !ok {
+			parts = append(parts, fmt.Sprintf("no %s answer in 1 s", mdns.TypeString(t)))
+			continue
+		}
+		after := a.after
+		if !res.First.IsZero() {
+			after = max(0, start.Add(a.after).Sub(res.First))
+		}
+		parts = append(parts, fmt.Sprintf("%s answered in %v by %s", mdns.TypeString(t), after.Round(100*time.Microsecond), a.src))
+	}
+	report := strings.Join(parts, "; ")
+	if len(got) < 2 {
+		report += " (a responder stays silent for a record it multicast under a second before, RFC 6762 §6: r again to retry)"
+	}
+	return report, nil
+}
 
-func (b tuiBackend) Export(snapshot []byte) (string, error) {
-	path := fmt.Sprintf("bonjourctl-snapshot-%s.json", time.Now().Format("20060102-150405"))
-	return path, os.WriteFile(path, snapshot, 0o644)
+// Export writes the instances as browse --json prints them, one JSON
+// object a line, to a new file in the working directory, and returns its
+// absolute path.
+func (b tuiBackend) Export(svcs []browse.Service, at time.Time) (string, error) {
+	base := filepath.Join(b.dir, "bonjourctl-tui-"+at.Format("20060102-150405"))
+	var fh *os.File
+	var err error
+	path := base + ".jsonl"
+	for i := 2; i < 100; i++ {
+		fh, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+		path = fmt.Sprintf("%s-%d.jsonl", base, i)
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot create %s: %w (start the TUI in a directory you can write to)", path, err)
+	}
+	w := bufio.NewWriter(fh)
+	enc := json.NewEncoder(w)
+	for _, s := range svcs {
+		if err := enc.Encode(eventJSON(browse.Event{Kind: "instance", At: at, Service: s}, at)); err != nil {
+			fh.Close()
+			return "", fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		fh.Close()
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := fh.Close(); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
 }
 
 func tuiRun(ctx context.Context, o *tuiOptions) error {
@@ -113,7 +205,7 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	packets := make(chan tui.Packet, 256)
 	events := make(chan browse.Event)
 	// QU first (RFC 6762 §5.4) where the unicast replies can be watched.
-	b := browse.New(link, browse.Config{QU: len(unicastUnseen(link)) == 0})
+	b := browse.New(link, browse.Config{QU: len(unicastUnseen(link)) == 0, Started: o.Started})
 	if len(o.Types) == 0 {
 		b.BrowseAll()
 	} else {
@@ -148,10 +240,18 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	if !o.Signals {
 		opts = append(opts, tea.WithoutSignalHandler(), tea.WithWindowSize(100, 30))
 	}
-	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{b}), opts...).Run()
-	cancel() // the UI has exited: stop browsing
+	dir, err := os.Getwd()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{ctx: ctx, link: link, dir: dir}), opts...).Run()
+	interrupted := ctx.Err() != nil // a signal (SIGTERM, SIGINT) ended it
+	cancel()                        // the UI has exited: stop browsing
 	wg.Wait()
-	if errors.Is(uiErr, tea.ErrProgramKilled) || errors.Is(uiErr, context.Canceled) {
+	switch {
+	case errors.Is(uiErr, tea.ErrInterrupted), interrupted:
+		uiErr = errInterrupted // Ctrl-C or a signal: exit 130
+	case errors.Is(uiErr, tea.ErrProgramKilled) || errors.Is(uiErr, context.Canceled):
 		uiErr = nil
 	}
 	if browseErr != nil && !errors.Is(browseErr, context.Canceled) && !errors.Is(browseErr, net.ErrClosed) {

@@ -91,4 +91,3 @@ func AppendTXTText(b, rdata []byte) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"

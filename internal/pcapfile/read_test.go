@@ -103,20 +103,20 @@ func mdnsIP(payload []byte) []byte {
 
 // readFile reads b to the end and returns the packets, the error that
 // ended it (nil at a clean end) and the reader's account.
-func readFile(t *testing.T, b []byte) ([]mdns.Packet, error, Stats) {
+func readFile(t *testing.T, b []byte) ([]mdns.Packet, Stats, error) {
 	t.Helper()
 	r, err := NewReader(bytes.NewReader(b))
 	if err != nil {
-		return nil, err, Stats{}
+		return nil, Stats{}, err
 	}
 	var pkts []mdns.Packet
 	for {
 		p, _, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return pkts, nil, r.Stats()
+			return pkts, r.Stats(), nil
 		}
 		if err != nil {
-			return pkts, err, r.Stats()
+			return pkts, r.Stats(), err
 		}
 		pkts = append(pkts, p)
 	}
@@ -163,7 +163,7 @@ func TestLyingLengths(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			pkts, err, _ := readFile(t, c.file)
+			pkts, _, err := readFile(t, c.file)
 			if len(pkts) != c.packets {
 				t.Errorf("%d packets, want %d", len(pkts), c.packets)
 			}
@@ -190,7 +190,7 @@ func TestGzipBomb(t *testing.T) {
 		zw.Write(zero)
 	}
 	zw.Close()
-	_, err, st := readFile(t, gz.Bytes())
+	_, st, err := readFile(t, gz.Bytes())
 	var fe *FormatError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "looks like a decompression bomb") {
 		t.Fatalf("gzip of %d bytes expanding to 80 MiB: %v, want the bomb refused", gz.Len(), err)
@@ -218,7 +218,7 @@ func TestFragments(t *testing.T) {
 	for _, fr := range frags {
 		f.frame(t0, fr, uint32(len(fr)))
 	}
-	pkts, err, st := readFile(t, f.b.Bytes())
+	pkts, st, err := readFile(t, f.b.Bytes())
 	if err != nil || len(pkts) != 1 || !bytes.Equal(pkts[0].Raw, payload) {
 		t.Fatalf("three fragments: %d packets, %v", len(pkts), err)
 	}
@@ -230,7 +230,7 @@ func TestFragments(t *testing.T) {
 	for _, fr := range [][]byte{frags[0], frags[2]} {
 		f.frame(t0, fr, uint32(len(fr)))
 	}
-	pkts, err, st = readFile(t, f.b.Bytes())
+	pkts, st, err = readFile(t, f.b.Bytes())
 	if err != nil || len(pkts) != 0 || st.Skipped.Fragments != 2 || st.Frames != 2 {
 		t.Errorf("a fragment missing: %d packets, %v, %+v; want 0 and both fragments counted as skipped", len(pkts), err, st)
 	}
@@ -276,7 +276,7 @@ func TestSkipReasons(t *testing.T) {
 	} {
 		f.frame(t0, fr, uint32(len(fr)))
 	}
-	pkts, err, st := readFile(t, f.b.Bytes())
+	pkts, st, err := readFile(t, f.b.Bytes())
 	want := Skips{NotIP: 1, NotUDP: 1, OtherPort: 1, Malformed: 1}
 	if err != nil || len(pkts) != 1 || st.Skipped != want || st.Frames != 5 {
 		t.Errorf("%d packets, %v, %+v; want 1 packet and skips %+v", len(pkts), err, st, want)
@@ -297,7 +297,7 @@ func TestTimestampResolutions(t *testing.T) {
 		{0x80 | 20, uint64(want.Unix())<<20 | 1<<19, time.Unix(want.Unix(), 500_000_000).UTC()},
 		{12, 1_000_000*1e12 + 5e11, time.Unix(1_000_000, 500_000_000).UTC()}, // picoseconds
 	} {
-		pkts, err, _ := readFile(t, newNg().iface(0, "eth0", c.res).epb(0, c.ts, ip, uint32(len(ip))).b.Bytes())
+		pkts, _, err := readFile(t, newNg().iface(0, "eth0", c.res).epb(0, c.ts, ip, uint32(len(ip))).b.Bytes())
 		if err != nil || len(pkts) != 1 || !pkts[0].Received.Equal(c.at) {
 			t.Errorf("tsresol 0x%02x: %v, %v; want %v", c.res, pkts, err, c.at)
 		}

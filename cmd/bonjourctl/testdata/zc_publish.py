@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Publish one DNS-SD service with python3-zeroconf (Debian's package) for
 bonjourctl's lab tests. Prints "registered" when done (and "updated" after a
-TXT update), then waits for SIGTERM (unregisters: goodbye packets) or 60 s.
+TXT update), then waits for SIGTERM (unregisters: goodbye packets) or --lifetime (60 s).
 
 usage: zc_publish.py NAME TYPE PORT ADDRESS TXT_HEX [--update-after S --update-hex HEX] [--ttl T]
        TXT_HEX may be "props:" followed by a JSON object, passed to the
@@ -24,6 +24,7 @@ ap.add_argument("txt_hex")
 ap.add_argument("--update-after", type=float, default=0)
 ap.add_argument("--update-hex", default="")
 ap.add_argument("--ttl", type=int, default=0, help="TTL for every record (default: the library's)")
+ap.add_argument("--lifetime", type=float, default=60, help="seconds to stay registered without SIGTERM")
 a = ap.parse_args()
 
 stop = threading.Event()
@@ -65,6 +66,6 @@ if a.update_after and not stop.wait(a.update_after):
     current = info(a.update_hex)
     zc.update_service(current)
     print("updated", flush=True)
-stop.wait(60)
+stop.wait(a.lifetime)
 zc.unregister_service(current)
 zc.close()
