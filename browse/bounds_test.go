@@ -227,13 +227,13 @@ func BenchmarkInstancesOneHost(b *testing.B) {
 }
 
 // TestFirstQueryDelayCountsFromStart: the first query's random delay
-// (20-60 ms here, 40 ms with this Rand) counts from Config.Started for
-// types asked for at start-up; later types wait their full delay.
+// (20-40 ms, 30 ms with this Rand) counts from Config.Started for types
+// asked for at start-up; later types wait their full delay.
 func TestFirstQueryDelayCountsFromStart(t *testing.T) {
 	for _, c := range []struct {
 		before time.Duration // Started this long before Browse
 		first  time.Duration // first query after Browse
-	}{{0, 40 * time.Millisecond}, {15 * time.Millisecond, 25 * time.Millisecond}, {100 * time.Millisecond, 0}, {2 * time.Second, 40 * time.Millisecond}} {
+	}{{0, 30 * time.Millisecond}, {15 * time.Millisecond, 15 * time.Millisecond}, {100 * time.Millisecond, 0}, {2 * time.Second, 30 * time.Millisecond}} {
 		synctest.Test(t, func(t *testing.T) {
 			f := mdnstest.New()
 			t0 := time.Now()

@@ -341,11 +341,11 @@ func (b *Browser) addType(now, asked time.Time, name string, enumerate bool) {
 	bt := &browsedType{name: name, next: time.Second, enumerate: enumerate, due: newTask(taskQuery)}
 	bt.due.name = k
 	b.types[k] = bt
-	// RFC 6762 §5.2: the first query after a random delay in 20-120 ms,
-	// so that hosts started together do not query together. We draw from
-	// the lower part of that window (20-60 ms): still random, and a
-	// person waiting at a terminal gets the answer sooner.
-	b.sched.set(bt.due, later(now, asked.Add(20*time.Millisecond+b.cfg.Rand(40*time.Millisecond))))
+	// RFC 6762 §5.2: the first query of a series after a random delay in
+	// 20-120 ms, so that hosts started together do not query together.
+	// We draw from the bottom of that window (20-40 ms): still random,
+	// and a person waiting at a terminal gets the answer sooner.
+	b.sched.set(bt.due, later(now, asked.Add(20*time.Millisecond+b.cfg.Rand(20*time.Millisecond))))
 }
 
 // handle feeds one packet into the cache and reports what changed.

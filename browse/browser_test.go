@@ -128,8 +128,8 @@ func TestQuerySchedule(t *testing.T) {
 		synctest.Wait()
 		qs := f.Sent()
 		// RFC 6762 §5.2: first after 20-120 ms (here 20 ms plus half of
-		// the 40 ms jitter window), then 1, 2, 4, 8 s apart.
-		want := []time.Duration{40 * time.Millisecond, 1040 * time.Millisecond, 3040 * time.Millisecond, 7040 * time.Millisecond, 15040 * time.Millisecond}
+		// the 20 ms jitter window), then 1, 2, 4, 8 s apart.
+		want := []time.Duration{30 * time.Millisecond, 1030 * time.Millisecond, 3030 * time.Millisecond, 7030 * time.Millisecond, 15030 * time.Millisecond}
 		if len(qs) != len(want) {
 			t.Fatalf("%d queries in 16 s, want %d", len(qs), len(want))
 		}

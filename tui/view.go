@@ -226,13 +226,17 @@ func (m Model) columns() cols {
 		}
 	}
 	left := w - need()
-	for _, i := range []int{colName, colHost, colAddrs, colType, colState} {
-		if !shown[i] || left <= 0 {
-			continue
+	// First a fair share for each (a name, a host:port, an address),
+	// then up to their most.
+	for _, step := range [][numCols]int{{colName: 24, colHost: 22, colAddrs: 15, colState: 12, colType: 12}, colMax} {
+		for _, i := range []int{colName, colHost, colAddrs, colState, colType} {
+			if !shown[i] || left <= 0 {
+				continue
+			}
+			grow := min(left, max(step[i]-c.width[i], 0))
+			c.width[i] += grow
+			left -= grow
 		}
-		grow := min(left, colMax[i]-colMin[i])
-		c.width[i] += grow
-		left -= grow
 	}
 	if left > 0 && !shown[colAddrs] { // narrow: what is left goes to the name
 		c.width[colName] += left

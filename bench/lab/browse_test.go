@@ -144,7 +144,11 @@ func TestColdBrowse(t *testing.T) {
 	}
 	var results []result
 	browsers := []string{"bonjourctl browse", "bonjourctl browse --qm", "avahi-browse -r -t", "python3-zeroconf"}
-	for _, responder := range []string{"avahi-daemon", "python3-zeroconf", "bonjourctl advertise"} {
+	responders := []string{"avahi-daemon", "python3-zeroconf", "bonjourctl advertise"}
+	if only := os.Getenv("BONJOURCTL_BENCH_RESPONDERS"); only != "" { // e.g. "avahi-daemon"
+		responders = strings.Split(only, ",")
+	}
+	for _, responder := range responders {
 		var stop func()
 		switch responder {
 		case "avahi-daemon":

@@ -21,6 +21,7 @@ import (
 // hostFuncs run inside lab hosts (netlab.Host.Func).
 var hostFuncs = map[string]func([]string) int{
 	"grandcat": grandcatPublish,
+	"notxt":    noTXTPublish,
 }
 
 // grandcatPublish registers args[0] (_p2p._tcp) with github.com/grandcat/zeroconf

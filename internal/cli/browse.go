@@ -46,7 +46,8 @@ none is given, like avahi-browse -a) and prints one line per change:
   upd  something changed: TXT strings, port, host, addresses or TTLs, old -> new
   rmv  an instance went, with the cause: goodbye, expired or flushed
 
-TXT data is shown with every non-printable byte escaped. The engine is an
+Names and TXT values in any script are shown as text; only bytes that are not
+UTF-8 and characters that are not printable are escaped. The engine is an
 RFC 6762 querier (query backoff, known-answer suppression, refresh at 80-95%
 of TTLs) with a bounded cache; counters go to stderr at the end.`,
 		Example: `  bonjourctl browse _p2p._tcp

@@ -64,6 +64,14 @@ func (tm *Tmux) Keys(keys ...string) {
 	}
 }
 
+// Resize makes the window w columns by h lines.
+func (tm *Tmux) Resize(w, h int) {
+	tm.t.Helper()
+	if out, err := exec.Command(tm.tmux, "-S", tm.sock, "resize-window", "-t", tm.session, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h)).CombinedOutput(); err != nil {
+		tm.t.Fatalf("tmux resize-window: %v %s", err, out)
+	}
+}
+
 // Quit presses q and waits up to 5 s for the session to end.
 func (tm *Tmux) Quit() {
 	tm.t.Helper()
