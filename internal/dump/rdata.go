@@ -90,4 +90,3 @@ func AppendTXTText(b, rdata []byte) []byte {
 	}
 	return b
 }
-
