@@ -253,3 +253,44 @@ func TestFirstQueryDelayCountsFromStart(t *testing.T) {
 		})
 	}
 }
+
+// TestLegitTypeDuringTypeStorm: while a host announces thousands of empty
+// service types, a real service announced 5 s in (its enumeration PTR, its
+// type's PTR, SRV, TXT and A in one packet) is browsed and reported at
+// once: idle types make room, and the packet's own PTR is taken without
+// waiting for a query.
+func TestLegitTypeDuringTypeStorm(t *testing.T) {
+	engineWith(t, browse.Config{MaxTypes: 1000}, func(b *browse.Browser) { b.BrowseAll() }, func(f *mdnstest.Net, b *browse.Browser, rec *recorder) {
+		for p := 0; p < 100; p++ {
+			var ans []dns.RR
+			for i := 0; i < 50; i++ {
+				ans = append(ans, rr(fmt.Sprintf("%s 4500 IN PTR _t%d-%d._tcp.local.", browse.ServicesName, p, i)))
+			}
+			f.Push(response(ans))
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		at := time.Now()
+		f.Push(response([]dns.RR{
+			rr(browse.ServicesName + " 4500 IN PTR _legit._tcp.local."),
+			rr(`_legit._tcp.local. 4500 IN PTR Legit._legit._tcp.local.`),
+			flush(rr(`Legit._legit._tcp.local. 120 IN SRV 0 0 4001 legit.local.`)),
+			flush(rr(`Legit._legit._tcp.local. 4500 IN TXT "k=v"`)),
+			flush(rr(`legit.local. 120 IN A 10.88.0.7`)),
+		}))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for _, ev := range rec.all() {
+			if ev.Kind == browse.Added && ev.Service.Instance == "Legit" {
+				if d := ev.At.Sub(at); d > 0 {
+					t.Errorf("Legit reported %v after its announcement, want at once", d)
+				}
+				if st := b.Stats(); st.TypesDropped == 0 {
+					t.Errorf("no idle type was dropped to make room: %+v", st)
+				}
+				return
+			}
+		}
+		t.Fatalf("Legit not reported during the storm; stats %+v", b.Stats())
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -40,14 +41,18 @@ type Link interface {
 // ServicesName is the DNS-SD service type enumeration name (RFC 6763 §9).
 const ServicesName = "_services._dns-sd._udp.local."
 
+// servicesKey is ServicesName as a name key (it is lower case already).
+const servicesKey = ServicesName
+
 // Config tunes a Browser. The zero value works.
 type Config struct {
 	// QU asks for unicast responses in the first query (RFC 6762 §5.4).
 	// The link must then receive unicast (mdns.Config.Unicast).
 	QU bool
-	// MaxRecords bounds the cache (default 200,000); MaxInstances bounds the
-	// instances tracked (default 50,000). Beyond them the oldest go, counted
-	// in Stats.
+	// MaxRecords bounds the cache (default 60,000); MaxInstances bounds the
+	// instances tracked (default 10,000: about 70 MB). Beyond them the
+	// oldest records go and new instances are not tracked, counted in
+	// Stats.
 	MaxRecords, MaxInstances int
 	// ResolveWait is how long an instance may stay incomplete (no SRV, TXT
 	// or address yet) before it is reported as it is (default 1 s).
@@ -88,10 +93,14 @@ type Stats struct {
 	EventsDropped uint64 // events the consumer was too slow to take
 	PacketsLost   uint64 // packets the engine was too slow to take (its queue at the core was full)
 	TypesShed     uint64 // service types found but not browsed: over MaxTypes
+	TypesDropped  uint64 // types found by enumeration dropped for newer ones: no instance 2 s after they were found
 	Scheduled     int    // entries in the schedule: one per record, type, instance and Resolve call
 	// QueriesDeferred counts questions that waited for the query budget;
 	// QueriesDropped those dropped because even its backlog was full.
 	QueriesDeferred, QueriesDropped uint64
+	// NotAsked counts the queries Replay did not send: a live browser
+	// would have sent them then.
+	NotAsked int
 }
 
 // Browser runs DNS-SD browsing on a Link.
@@ -103,6 +112,9 @@ type Browser struct {
 	pending []request
 	wake    chan struct{}
 	stopped chan struct{}
+	// replay: driven by Replay, on the capture's clock (clockAt).
+	replay  bool
+	clockAt time.Time
 	stats   Stats
 
 	// Engine state, touched only by Run's goroutine.
@@ -136,11 +148,15 @@ type browsedType struct {
 	next      time.Duration
 	enumerate bool
 	due       *task
+	asked     bool      // asked for by the caller (Browse): never dropped
+	added     time.Time // when it was found
+	instances int       // instances found through it
 }
 
 type instance struct {
 	name      string // presentation form
 	key       string
+	typeKey   string // the browsed type whose PTR found it ("" when found otherwise)
 	firstSeen time.Time
 	browsed   bool // a PTR of a browsed type points to it
 	announced bool
@@ -156,10 +172,10 @@ type instance struct {
 // New returns a Browser on link. Call Browse (or BrowseAll) and Run.
 func New(link Link, cfg Config) *Browser {
 	if cfg.MaxRecords <= 0 {
-		cfg.MaxRecords = 200000
+		cfg.MaxRecords = 60000
 	}
 	if cfg.MaxInstances <= 0 {
-		cfg.MaxInstances = 50000
+		cfg.MaxInstances = 10000
 	}
 	if cfg.ResolveWait <= 0 {
 		cfg.ResolveWait = time.Second
@@ -243,24 +259,8 @@ func (b *Browser) count(f func(s *Stats)) {
 // core's when it closed.
 func (b *Browser) Run(ctx context.Context, fn func(Event) error) (err error) {
 	b.sub = b.link.Subscribe("browse", 0)
-	onType := b.onType
-	b.box = outbox.Start(b.cfg.Events, func(ev Event) error {
-		if ev.Kind == typeFound {
-			if onType != nil {
-				onType(ev.Service.Type)
-			}
-			return nil
-		}
-		return fn(ev)
-	})
-	defer func() {
-		b.sub.Close()
-		b.finishAll()
-		close(b.stopped)
-		if ferr := b.box.Close(); ferr != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-			err = ferr
-		}
-	}()
+	b.open(fn)
+	defer b.close(&err)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -276,7 +276,7 @@ func (b *Browser) Run(ctx context.Context, fn func(Event) error) (err error) {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-b.box.Failed():
-			return nil // the deferred Close returns fn's error
+			return nil // the deferred close returns fn's error
 		case p, ok := <-b.sub.C():
 			if !ok {
 				if ctx.Err() != nil {
@@ -289,6 +289,87 @@ func (b *Browser) Run(ctx context.Context, fn func(Event) error) (err error) {
 		case <-b.wake:
 		case <-timer.C:
 		}
+	}
+}
+
+// Replay runs the engine over packets read from a capture instead of the
+// network (next returns them in order, then io.EOF): the packets' own
+// timestamps are its clock, so records expire, goodbyes take their second
+// and incomplete instances are given up on as they did then. Nothing is
+// sent; and since a live browser's refresh queries were never asked, no
+// instance is judged stale. Events reach fn as they do from Run. Replay
+// returns at the end of the packets, with fn's first error, next's, or
+// ctx's.
+func (b *Browser) Replay(ctx context.Context, next func() (mdns.Packet, error), fn func(Event) error) (err error) {
+	b.replay = true
+	b.open(fn)
+	defer b.close(&err)
+	first := true
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-b.box.Failed():
+			return nil
+		default:
+		}
+		p, err := next()
+		if errors.Is(err, io.EOF) {
+			return nil // what would have happened after the capture ended did not
+		}
+		if err != nil {
+			return err
+		}
+		t := p.Received
+		if first || t.Before(b.clockAt) {
+			b.clockAt = t // the capture's clock; it never runs backwards here
+		}
+		first = false
+		b.takeRequests(b.clockAt)
+		for {
+			d, ok := b.sched.next()
+			if !ok || d.After(t) {
+				break
+			}
+			b.clockAt = later(b.clockAt, d)
+			b.runDue(b.clockAt)
+		}
+		b.clockAt = later(b.clockAt, t)
+		b.handle(b.clockAt, &p)
+	}
+}
+
+// now is the engine's clock: the time, or the capture's in Replay.
+func (b *Browser) now() time.Time {
+	if b.replay {
+		return b.clockAt
+	}
+	return time.Now()
+}
+
+// open starts the event queue; close stops it and reports fn's error.
+func (b *Browser) open(fn func(Event) error) {
+	onType := b.onType
+	b.box = outbox.Start(b.cfg.Events, func(ev Event) error {
+		if ev.Kind == typeFound {
+			if onType != nil {
+				onType(ev.Service.Type)
+			}
+			return nil
+		}
+		return fn(ev)
+	})
+}
+
+func (b *Browser) close(err *error) {
+	if b.sub != nil {
+		b.sub.Close()
+	}
+	b.finishAll()
+	close(b.stopped)
+	if ferr := b.box.Close(); ferr != nil && (*err == nil || errors.Is(*err, context.Canceled) || errors.Is(*err, context.DeadlineExceeded)) {
+		*err = ferr
 	}
 }
 
@@ -312,6 +393,9 @@ func (b *Browser) takeRequests(now time.Time) {
 		}
 		for _, t := range r.types {
 			b.addType(now, b.askedAt(r.at), mdns.ParseName(t), false)
+			if bt := b.types[mdns.NameKey(mdns.ParseName(t))]; bt != nil {
+				bt.asked = true
+			}
 		}
 	}
 	if len(dirty) > 0 {
@@ -323,10 +407,48 @@ func (b *Browser) takeRequests(now time.Time) {
 // start (Config.Started) for what was asked within a second of it, so
 // that start-up is spent inside the first query's random delay.
 func (b *Browser) askedAt(at time.Time) time.Time {
+	if b.replay {
+		return b.clockAt
+	}
 	if s := b.cfg.Started; !s.IsZero() && !at.Before(s) && at.Sub(s) < time.Second {
 		return s
 	}
 	return at
+}
+
+// foundType browses a type found by enumeration, once.
+func (b *Browser) foundType(now time.Time, target string) {
+	if _, ok := b.types[mdns.NameKey(target)]; ok {
+		return
+	}
+	b.addType(now, now, target, false)
+	if b.types[mdns.NameKey(target)] != nil {
+		b.box.Put(Event{Kind: typeFound, At: now, Service: Service{Type: mdns.ServiceType(target)}})
+	}
+}
+
+// dropIdleType makes room for a new service type: the oldest type found
+// by enumeration that has shown no instance in the 2 s since it was found
+// goes (a host announcing thousands of empty types cannot keep a real one
+// out). It reports whether one went.
+func (b *Browser) dropIdleType(now time.Time) bool {
+	var oldest *browsedType
+	var key string
+	for k, bt := range b.types {
+		if bt.enumerate || bt.asked || bt.instances > 0 || now.Sub(bt.added) < 2*time.Second {
+			continue
+		}
+		if oldest == nil || bt.added.Before(oldest.added) {
+			oldest, key = bt, k
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	b.sched.cancel(oldest.due)
+	delete(b.types, key)
+	b.count(func(s *Stats) { s.TypesDropped++ })
+	return true
 }
 
 func (b *Browser) addType(now, asked time.Time, name string, enumerate bool) {
@@ -334,11 +456,11 @@ func (b *Browser) addType(now, asked time.Time, name string, enumerate bool) {
 	if _, ok := b.types[k]; ok {
 		return
 	}
-	if len(b.types) >= b.cfg.MaxTypes+1 { // +1: the enumeration itself
+	if len(b.types) >= b.cfg.MaxTypes+1 && !b.dropIdleType(now) { // +1: the enumeration itself
 		b.count(func(s *Stats) { s.TypesShed++ })
 		return
 	}
-	bt := &browsedType{name: name, next: time.Second, enumerate: enumerate, due: newTask(taskQuery)}
+	bt := &browsedType{name: name, next: time.Second, enumerate: enumerate, due: newTask(taskQuery), added: now}
 	bt.due.name = k
 	b.types[k] = bt
 	// RFC 6762 §5.2: the first query of a series after a random delay in
@@ -370,6 +492,20 @@ func (b *Browser) handle(now time.Time, p *mdns.Packet) {
 	}
 	dirty := map[string]bool{}
 	seen := map[*resolveReq]bool{}
+	// Types enumerated in this packet first (RFC 6763 §9), so that the same
+	// packet's PTRs for them (an announcement carries both) are taken now
+	// instead of waiting for a query.
+	if b.types[servicesKey] != nil {
+		for _, sec := range [][]mdns.Record{m.Answers, m.Additional} {
+			for i := range sec {
+				if r := &sec[i]; r.Type == mdns.TypePTR && r.TTL > 0 && r.Class == mdns.ClassIN && mdns.NameKey(r.Name) == servicesKey {
+					if t, ok := r.Target(); ok {
+						b.foundType(now, t)
+					}
+				}
+			}
+		}
+	}
 	for _, sec := range [][]mdns.Record{m.Answers, m.Additional, m.Authority} {
 		for i := range sec {
 			r := &sec[i]
@@ -480,13 +616,7 @@ func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time, refresh
 		}
 		target, _ := r.Target()
 		if bt.enumerate {
-			if r.cause == "" {
-				if _, ok := b.types[mdns.NameKey(target)]; !ok {
-					b.addType(now, now, target, false)
-					b.box.Put(Event{Kind: typeFound, At: now, Service: Service{Type: mdns.ServiceType(target)}})
-				}
-			}
-			return
+			return // the types it names were taken as the packet came in (handle)
 		}
 		k := mdns.NameKey(target)
 		in, ok := b.instances[k]
@@ -494,6 +624,8 @@ func (b *Browser) touch(r *Record, dirty map[string]bool, now time.Time, refresh
 			if in = b.newInstance(now, target); in == nil {
 				return
 			}
+			in.typeKey = r.key.name
+			bt.instances++
 		}
 		if in != nil {
 			if !in.browsed && !in.announced {
@@ -606,6 +738,9 @@ func (b *Browser) settle(now time.Time, dirty map[string]bool) {
 
 func (b *Browser) dropInstance(in *instance) {
 	delete(b.instances, in.key)
+	if bt := b.types[in.typeKey]; bt != nil {
+		bt.instances--
+	}
 	b.sched.cancel(in.due)
 	if h := mdns.NameKey(in.last.Host); h != "" {
 		delete(b.byHost[h], in.key)
@@ -696,7 +831,7 @@ func (b *Browser) liveness(in *instance, s *Service) {
 		}
 		// RFC 6762 §5.2: the refresh query at 80% of the TTL was not
 		// answered by the 85% point (when the next one goes).
-		if r.cause == "" && r.step >= 2 {
+		if r.cause == "" && r.step >= 2 && !b.replay { // stale needs refresh queries a replay never asked
 			s.Unanswered += r.step - 1
 			if at := r.LastSeen.Add(scheduleTTL(r.TTL) / 100 * refreshPoints[1]); stale.IsZero() || at.Before(stale) {
 				stale = at
@@ -716,7 +851,7 @@ func (b *Browser) liveness(in *instance, s *Service) {
 	}
 	if st != in.last.State || in.last.StateSince.IsZero() {
 		if since.IsZero() {
-			since = time.Now()
+			since = b.now()
 		}
 		s.StateSince = since
 	} else {
@@ -786,7 +921,7 @@ func (b *Browser) sendMany(qs []mdns.Question) int {
 // the query budget: questions asked less than a second ago are left out,
 // and a query over the budget waits in the backlog.
 func (b *Browser) send(qs []mdns.Question, known []mdns.KnownAnswer) error {
-	now := time.Now()
+	now := b.now()
 	if qs = b.budget.fresh(now, qs); len(qs) == 0 {
 		return nil
 	}
@@ -802,6 +937,10 @@ func (b *Browser) send(qs []mdns.Question, known []mdns.KnownAnswer) error {
 // transmit sends a query now.
 func (b *Browser) transmit(now time.Time, qs []mdns.Question, known []mdns.KnownAnswer) error {
 	b.budget.sent(now, qs)
+	if b.replay {
+		b.count(func(s *Stats) { s.NotAsked++ })
+		return nil // offline: a live browser would have asked here
+	}
 	err := SendQuery(b.link, Question{Questions: qs, Known: known})
 	b.count(func(s *Stats) {
 		s.Queries++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"strings"
@@ -279,4 +280,33 @@ func (a *active) stages(ctx context.Context, d time.Duration) (finalAt time.Time
 		}
 	}
 	return finalAt, final
+}
+
+// Replay judges the packets of a capture (next returns them in order,
+// then io.EOF) as Run judges live traffic, on the capture's own clock:
+// every timing rule is judged as it happened. Only Target and Started of
+// opts apply; nothing is sent, so the rules that need check's own
+// questions (legacy replies, known answers, no-goodbye) judge only what
+// the capture holds.
+func Replay(ctx context.Context, next func() (mdns.Packet, error), opts Options) (Report, error) {
+	filter, _, _ := Target(opts.Target)
+	c := New(filter)
+	var rep Report
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		p, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			rep.Findings = c.Findings(opts.Started)
+			return rep, err
+		}
+		rep.Packets++
+		c.Packet(&p)
+	}
+	rep.Findings = c.Findings(opts.Started)
+	return rep, nil
 }

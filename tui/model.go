@@ -24,9 +24,10 @@ import (
 // Limits that keep memory bounded however busy the link is.
 const (
 	maxTimeline = 50    // events kept per instance
-	maxPackets  = 50    // packets kept per instance for the wire pane
-	maxWire     = 4000  // recent packets kept to fill in instances found later
-	maxRows     = 50000 // instances kept
+	maxPackets  = 50    // packets an instance's wire pane lists
+	maxStore    = 20000 // packets held for the wire panes (about 12 MB): the oldest go first
+	maxWire     = 4000  // recent packets searched to fill in instances found later
+	maxRows     = 10000 // instances kept (the engine's own bound)
 	maxSources  = 8     // responders whose answers are tracked per instance
 )
 
@@ -66,7 +67,7 @@ type row struct {
 	problems problem // counted in Model.problems
 	cause    browse.Cause
 	timeline []browse.Event
-	packets  []*Packet // each packet once, oldest first
+	packets  []uint64 // the packets that touched it (Model.store sequence numbers), oldest first
 	// Evidence from the wire: TXT questions seen for the instance, since
 	// when, and which responder answered which of its record types.
 	txtAsked   int
@@ -95,7 +96,8 @@ type Model struct {
 	types    map[string]int
 	hosts    map[string]*hostInfo // hosts that rows point at
 	problems [5]int               // rows with each problem bit, for the title
-	wire     []*Packet            // the last maxWire packets, for instances found later
+	store    []*Packet            // the last maxStore packets, each once
+	stored   uint64               // sequence number of store[0]
 	selected int
 	now      time.Time
 
@@ -115,7 +117,9 @@ type Model struct {
 	queued      []browse.Event // held while paused
 	heldDropped int            // held events dropped over maxHeld since the pause
 	dropped     int            // rows refused over maxRows
-	skipped     int            // packets the caller skipped (from Packet.Skipped)
+	// engineDropped counts events the engine dropped: the UI was behind.
+	engineDropped uint64
+	skipped       int // packets the caller skipped (from Packet.Skipped)
 
 	width, height int
 }
@@ -137,7 +141,7 @@ func New(events <-chan browse.Event, packets <-chan Packet, backend Backend) Mod
 
 // Init starts the event and packet waits and the clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(waitForEvent(m.events), waitForPacket(m.packets), tick())
+	return tea.Batch(waitForEvent(m.events), waitForPacket(m.packets), tick(), pollDropped(m.backend))
 }
 
 // apply folds one event into the rows.
@@ -250,7 +254,7 @@ func (m *Model) recount(r *row) {
 // address packets and who answered them. It lives while rows refer to it.
 type hostInfo struct {
 	refs    int
-	packets []*Packet
+	packets []uint64
 	answers []answered
 }
 
@@ -272,7 +276,7 @@ func (m *Model) setHost(old, host string) {
 	if h == nil {
 		h = &hostInfo{}
 		m.hosts[host] = h
-		for _, p := range m.wire {
+		for _, p := range m.recent() {
 			if hasAddr(p, host) {
 				h.attach(p, host)
 			}
@@ -294,10 +298,10 @@ func hasAddr(p *Packet, host string) bool {
 }
 
 func (h *hostInfo) attach(p *Packet, host string) {
-	if n := len(h.packets); n > 0 && h.packets[n-1] == p {
+	if n := len(h.packets); n > 0 && h.packets[n-1] == p.seq {
 		return
 	}
-	h.packets = append(h.packets, p)
+	h.packets = append(h.packets, p.seq)
 	if len(h.packets) > maxPackets {
 		h.packets = slices.Delete(h.packets, 0, len(h.packets)-maxPackets)
 	}
@@ -327,10 +331,22 @@ func addAnswers(as []answered, p *Packet, want func(Ref) bool) []answered {
 	return as
 }
 
+// recent returns the last maxWire packets, searched when an instance or a
+// host is first seen.
+func (m *Model) recent() []*Packet { return m.store[max(0, len(m.store)-maxWire):] }
+
+// packet returns a stored packet, or nil once it has gone.
+func (m *Model) packet(seq uint64) *Packet {
+	if seq < m.stored || seq-m.stored >= uint64(len(m.store)) {
+		return nil
+	}
+	return m.store[seq-m.stored]
+}
+
 // backfill attaches the recent packets that mention a new row's name, from
 // the first probe on.
 func (m *Model) backfill(r *row) {
-	for _, p := range m.wire {
+	for _, p := range m.recent() {
 		if mentions(p, r.key) {
 			r.attach(p)
 		}
@@ -356,9 +372,13 @@ func mentions(p *Packet, name string) bool {
 // their host, not to every instance on it.
 func (m *Model) addPacket(p *Packet) {
 	m.skipped = max(m.skipped, p.Skipped)
-	m.wire = append(m.wire, p)
-	if len(m.wire) > maxWire {
-		m.wire = slices.Delete(m.wire, 0, len(m.wire)-maxWire*3/4)
+	p.seq = m.stored + uint64(len(m.store))
+	m.store = append(m.store, p)
+	if len(m.store) > maxStore {
+		drop := len(m.store) - maxStore*3/4
+		clear(m.store[:drop])
+		m.store = slices.Delete(m.store, 0, drop)
+		m.stored += uint64(drop)
 	}
 	for _, refs := range [][]Ref{p.Asks, p.Has} {
 		for _, ref := range refs {
@@ -374,10 +394,10 @@ func (m *Model) addPacket(p *Packet) {
 
 // attach adds a packet to a row (once) and weighs it as evidence.
 func (r *row) attach(p *Packet) {
-	if n := len(r.packets); n > 0 && r.packets[n-1] == p || slices.Contains(r.packets, p) {
+	if n := len(r.packets); n > 0 && r.packets[n-1] == p.seq || slices.Contains(r.packets, p.seq) {
 		return
 	}
-	r.packets = append(r.packets, p)
+	r.packets = append(r.packets, p.seq)
 	if len(r.packets) > maxPackets {
 		r.packets = slices.Delete(r.packets, 0, len(r.packets)-maxPackets)
 	}

@@ -177,6 +177,8 @@ func (f *fakeBackend) Requery(name string) (string, error) {
 	return "TXT answered in 3ms by 10.88.0.2; SRV answered in 3ms by 10.88.0.2", nil
 }
 
+func (f *fakeBackend) EventsDropped() uint64 { return 0 }
+
 func (f *fakeBackend) Export(svcs []browse.Service, at time.Time) (string, error) {
 	f.exported = append(f.exported, svcs)
 	return "/tmp/export.jsonl", nil
@@ -249,13 +251,18 @@ func TestKeys(t *testing.T) {
 }
 
 func TestEventChannel(t *testing.T) {
-	ch := make(chan browse.Event, 1)
+	ch := make(chan browse.Event, 3)
 	m := New(ch, nil, nil)
-	ch <- browse.Event{Kind: browse.Added, At: t0, Service: svc("A", []byte{0}, true)}
+	for _, n := range []string{"A", "B", "C"} {
+		ch <- browse.Event{Kind: browse.Added, At: t0, Service: svc(n, []byte{0}, true)}
+	}
 	msg := waitForEvent(ch)()
+	if b, ok := msg.(eventsMsg); !ok || len(b) != 3 {
+		t.Fatalf("three waiting events came as %T of %d, want one batch of 3", msg, len(msg.(eventsMsg)))
+	}
 	nm, next := m.Update(msg)
-	if next == nil || len(nm.(Model).rows) != 1 {
-		t.Fatal("event not applied, or wait not re-armed")
+	if next == nil || len(nm.(Model).rows) != 3 {
+		t.Fatal("events not applied, or wait not re-armed")
 	}
 	close(ch)
 	if _, ok := next().(streamDoneMsg); !ok {

@@ -31,6 +31,8 @@ type Packet struct {
 	// Skipped counts the packets the caller could not hand over so far
 	// because the UI was behind (shown in the wire pane, never hidden).
 	Skipped int
+
+	seq uint64 // its place in the model's store
 }
 
 // Backend is what the UI asks of the world, each call made inside a
@@ -42,9 +44,14 @@ type Backend interface {
 	// Export writes the instances as `browse --json` writes them and
 	// returns the file's path.
 	Export(services []browse.Service, at time.Time) (string, error)
+	// EventsDropped counts the events the engine dropped because the UI
+	// was behind (shown, never hidden).
+	EventsDropped() uint64
 }
 
 type eventMsg browse.Event
+type eventsMsg []browse.Event // a batch: what had arrived by the time the UI took it
+type droppedMsg uint64
 type packetMsg Packet
 type streamDoneMsg struct{}
 type tickMsg time.Time
@@ -56,8 +63,10 @@ type requeryMsg struct {
 	report string
 }
 
-// waitForEvent blocks for the next event. Exactly one is outstanding at a
-// time: Update re-arms it after each eventMsg.
+// waitForEvent blocks for the next event and takes, with it, the events
+// already waiting (up to 2,000), so that a burst costs one update and one
+// render, not one each. Exactly one wait is outstanding at a time: Update
+// re-arms it after each batch.
 func waitForEvent(ch <-chan browse.Event) tea.Cmd {
 	if ch == nil {
 		return nil
@@ -67,8 +76,29 @@ func waitForEvent(ch <-chan browse.Event) tea.Cmd {
 		if !ok {
 			return streamDoneMsg{}
 		}
-		return eventMsg(ev)
+		batch := eventsMsg{ev}
+		for len(batch) < 2000 {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					return batch // the next wait sees the end
+				}
+				batch = append(batch, ev)
+			default:
+				return batch
+			}
+		}
+		return batch
 	}
+}
+
+// pollDropped reads the engine's dropped-event count once a second (in a
+// Cmd).
+func pollDropped(b Backend) tea.Cmd {
+	if b == nil {
+		return nil
+	}
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return droppedMsg(b.EventsDropped()) })
 }
 
 func waitForPacket(ch <-chan Packet) tea.Cmd {

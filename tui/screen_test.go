@@ -203,3 +203,21 @@ func TestInterruptFromFilter(t *testing.T) {
 		t.Errorf("ctrl+c gives %T, want tea.InterruptMsg", cmd())
 	}
 }
+
+// TestWireStoreBounded: packets are held once, at most maxStore of them;
+// a pane whose packets have gone says so.
+func TestWireStoreBounded(t *testing.T) {
+	m := feed(New(nil, nil, nil), tea.WindowSizeMsg{Width: 120, Height: 40},
+		pkt(0, "10.88.0.5:5353", false, false, nil, []Ref{{quietKey, mdns.TypeSRV}}, "first\n"),
+		eventMsg(browse.Event{Kind: browse.Added, At: t0, Service: svc("Quiet", nil, false)}))
+	for i := range maxStore + 5000 {
+		m.addPacket(&Packet{At: t0.Add(time.Duration(i) * time.Millisecond), Src: netip.MustParseAddrPort("10.88.0.9:5353"), Has: []Ref{{fmt.Sprintf("other-%d.local.", i), mdns.TypeA}}, Text: "other\n"})
+	}
+	if len(m.store) > maxStore {
+		t.Fatalf("%d packets held, over %d", len(m.store), maxStore)
+	}
+	m = feed(m, press("w"))
+	if v := screen(m); !strings.Contains(v, "1 older no longer held") {
+		t.Errorf("the pane does not say its packet has gone:\n%s", v)
+	}
+}

@@ -24,18 +24,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case eventMsg:
-		ev := browse.Event(msg)
-		if m.paused {
-			m.queued = append(m.queued, ev)
-			if len(m.queued) > maxHeld {
-				m.compactHeld()
-			}
-		} else {
-			sel := m.selectedKey()
-			m.apply(ev)
-			m.selectKey(sel)
-		}
+		m.take([]browse.Event{browse.Event(msg)})
 		return waitForEvent(m.events)
+	case eventsMsg:
+		m.take(msg)
+		return waitForEvent(m.events)
+	case droppedMsg:
+		m.engineDropped = uint64(msg)
+		return pollDropped(m.backend)
 	case packetMsg:
 		p := Packet(msg)
 		m.addPacket(&p)
@@ -60,6 +56,22 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	}
 	return nil
+}
+
+// take applies a batch of events, or holds them while paused.
+func (m *Model) take(evs []browse.Event) {
+	if m.paused {
+		m.queued = append(m.queued, evs...)
+		if len(m.queued) > maxHeld {
+			m.compactHeld()
+		}
+		return
+	}
+	sel := m.selectedKey()
+	for _, ev := range evs {
+		m.apply(ev)
+	}
+	m.selectKey(sel)
 }
 
 // layout sizes the list and the pane for the terminal and the content:

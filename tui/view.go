@@ -157,6 +157,9 @@ func (m Model) statusLine() string {
 	if m.dropped > 0 {
 		status += fmt.Sprintf("  %d instances over the %d cap not shown", m.dropped, maxRows)
 	}
+	if m.engineDropped > 0 {
+		status = m.styles.Bad.Render(fmt.Sprintf("%d events dropped: the UI was behind, the list may miss instances and changes", m.engineDropped)) + "  " + status
+	}
 	return m.styles.Dim.Render(status)
 }
 
@@ -547,9 +550,18 @@ func orNone(s string) string {
 // its host's addresses), newest first, each once; the instance's TXT record
 // is marked in each response, or its absence said.
 func (m Model) wireLines(r *row) []string {
-	pkts := append(slices.Clone(r.packets), m.hostPackets(r)...)
-	slices.SortStableFunc(pkts, func(a, b *Packet) int { return b.At.Compare(a.At) })
-	pkts = slices.Compact(pkts)
+	seqs := append(slices.Clone(r.packets), m.hostPackets(r)...)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	gone := 0
+	var pkts []*Packet
+	for i := len(seqs) - 1; i >= 0; i-- { // newest first
+		if p := m.packet(seqs[i]); p != nil {
+			pkts = append(pkts, p)
+		} else {
+			gone++
+		}
+	}
 	own := 0
 	var out []string
 	txtName := strings.ToLower(mdns.EscapeText(r.svc.Name)) + " txt "
@@ -579,6 +591,9 @@ func (m Model) wireLines(r *row) []string {
 	if own > 0 {
 		title += fmt.Sprintf("; %d of bonjourctl's own queries hidden (o shows them)", own)
 	}
+	if gone > 0 {
+		title += fmt.Sprintf("; %d older no longer held (the last %d packets are)", gone, maxStore*3/4)
+	}
 	if m.skipped > 0 {
 		title += fmt.Sprintf("; %d packets not shown: the UI was behind", m.skipped)
 	}
@@ -589,7 +604,7 @@ func (m Model) wireLines(r *row) []string {
 	return out
 }
 
-func (m Model) hostPackets(r *row) []*Packet {
+func (m Model) hostPackets(r *row) []uint64 {
 	if h := m.hosts[hostKey(r.svc.Host)]; h != nil {
 		return h.packets
 	}

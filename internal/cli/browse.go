@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bonjourctl/bonjourctl/browse"
+	"github.com/bonjourctl/bonjourctl/expect"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
@@ -31,6 +32,14 @@ type browseOptions struct {
 	QU, QM  bool
 	Loc     *time.Location
 	Started time.Time // the process's start (zero in tests)
+	Read    string    // a capture file instead of the network
+	// Instance, with Expect, watches one instance and asserts on it.
+	Instance  string
+	Pairs     []string
+	TXTHex    string
+	TXTState  string
+	expect    []expect.Expectation
+	watchName string // the instance's full name
 }
 
 func newCmdBrowse(f *Factory, g *globalOptions, runF func(*browseOptions) error) *cobra.Command {
@@ -49,10 +58,23 @@ none is given, like avahi-browse -a) and prints one line per change:
 Names and TXT values in any script are shown as text; only bytes that are not
 UTF-8 and characters that are not printable are escaped. The engine is an
 RFC 6762 querier (query backoff, known-answer suppression, refresh at 80-95%
-of TTLs) with a bounded cache; counters go to stderr at the end.`,
+of TTLs) with a bounded cache; counters go to stderr at the end.
+
+--read FILE replays a pcap or pcapng capture (plain or gzip; - for standard
+input) through the same engine on the capture's own clock, printing what a
+browser on that link would have printed; nothing is sent.
+
+--instance NAME watches one instance of the type and, with --expect key=value
+(repeatable; key= for an empty value, key for a boolean attribute),
+--expect-txt-hex or --expect-state, asserts on it for scripts and CI: exit 0
+as soon as everything holds, 1 with one line per unmet expectation (what was
+expected, what was on the wire, which packet) at --timeout (default 5s) or at
+the end of a --read capture, 2 for usage errors.`,
 		Example: `  bonjourctl browse _p2p._tcp
   bonjourctl browse -t --json _ipp._tcp
-  bonjourctl browse _printer._sub._http._tcp`,
+  bonjourctl browse _printer._sub._http._tcp
+  bonjourctl browse --read customer.pcapng _p2p._tcp
+  bonjourctl browse _p2p._tcp --instance "Node 1" --expect key=value --timeout 5s`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Types = args
 			if err := checkTypes(args); err != nil {
@@ -64,17 +86,68 @@ of TTLs) with a bounded cache; counters go to stderr at the end.`,
 			if opts.QU && opts.QM {
 				return flagErrorf("--qu and --qm cannot be used together")
 			}
+			if err := opts.parseExpect(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return browseRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVarP(&opts.Once, "once", "t", false, "Print what was found after one round (--timeout) and exit")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "Stop after `duration` (default: 3s with --once, else never)")
-	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit), opening port 5353 for them if they cannot be watched")
-	cmd.Flags().BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
+	fl := cmd.Flags()
+	fl.BoolVarP(&opts.Once, "once", "t", false, "Print what was found after one round (--timeout) and exit")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "Stop after `duration` (default: 3s with --once, 5s with --instance, else never)")
+	fl.BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit), opening port 5353 for them if they cannot be watched")
+	fl.BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
+	fl.StringVar(&opts.Read, "read", "", "Replay a pcap or pcapng `file` (- for standard input) instead of the network")
+	fl.StringVar(&opts.Instance, "instance", "", "Watch this instance `name` of the type (with --expect: assert on it)")
+	fl.StringArrayVar(&opts.Pairs, "expect", nil, "Expect this TXT `key=value` (key= empty value, key boolean; repeatable)")
+	fl.StringVar(&opts.TXTHex, "expect-txt-hex", "", "Expect exactly this TXT RDATA (`hex`)")
+	fl.StringVar(&opts.TXTState, "expect-state", "", "Expect this TXT `state`: present, empty, missing or zero-length")
 	return cmd
+}
+
+// parseExpect checks --instance and the expectations.
+func (o *browseOptions) parseExpect() error {
+	if o.Instance == "" {
+		if len(o.Pairs) > 0 || o.TXTHex != "" || o.TXTState != "" {
+			return flagErrorf("--expect, --expect-txt-hex and --expect-state need --instance NAME")
+		}
+		return nil
+	}
+	if len(o.Types) != 1 {
+		return flagErrorf("--instance needs exactly one service type, got %d", len(o.Types))
+	}
+	if len(o.Instance) > 63 {
+		return flagErrorf("--instance %q is %d bytes; an instance name is at most 63", o.Instance, len(o.Instance))
+	}
+	if o.Once {
+		return flagErrorf("--once and --instance cannot be used together")
+	}
+	for _, p := range o.Pairs {
+		e, err := expect.Pair(p)
+		if err != nil {
+			return &FlagError{err}
+		}
+		o.expect = append(o.expect, e)
+	}
+	if o.TXTHex != "" {
+		e, err := expect.RData(o.TXTHex)
+		if err != nil {
+			return &FlagError{err}
+		}
+		o.expect = append(o.expect, e)
+	}
+	if o.TXTState != "" {
+		e, err := expect.State(o.TXTState)
+		if err != nil {
+			return &FlagError{err}
+		}
+		o.expect = append(o.expect, e)
+	}
+	o.watchName = mdns.InstanceName(o.Instance, mdns.ParseName(o.Types[0]))
+	return nil
 }
 
 // checkTypes refuses arguments that are not service types.
@@ -87,22 +160,47 @@ func checkTypes(args []string) error {
 	return nil
 }
 
+// errUnmet means an expectation was not met (already explained): exit 1.
+var errUnmet = fmt.Errorf("%w", errSilent)
+
 func browseRun(ctx context.Context, o *browseOptions) error {
 	timeout := o.Timeout
-	if o.Once && timeout == 0 {
+	switch {
+	case o.Once && timeout == 0:
 		timeout = 3 * time.Second
+	case o.Instance != "" && timeout == 0:
+		timeout = 5 * time.Second
 	}
-	if timeout > 0 {
+	if timeout > 0 && o.Read == "" {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	link, qu, err := listenQuerier(ctx, o.Listen, o.Global.mdnsConfig(), o.QU, o.QM)
-	if err != nil {
-		return err
+	var b *browse.Browser
+	var run func(fn func(browse.Event) error) error
+	var linkStats func() mdns.Stats
+	if o.Read != "" {
+		next, name, fileStats, closeFn, err := capturePackets(o.IO.In, o.Read, o.Global)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		b = browse.New(nil, browse.Config{})
+		run = func(fn func(browse.Event) error) error { return b.Replay(ctx, next, fn) }
+		defer func() {
+			st := fileStats()
+			fmt.Fprintf(o.IO.ErrOut, "replayed %s: %d frames, %d mDNS packets; nothing was sent (a live browser would have sent %d queries)\n", name, st.Frames, st.Packets, b.Stats().NotAsked)
+		}()
+	} else {
+		link, qu, err := listenQuerier(ctx, o.Listen, o.Global.mdnsConfig(), o.QU, o.QM)
+		if err != nil {
+			return err
+		}
+		defer link.Close()
+		b = browse.New(link, browse.Config{QU: qu, Started: o.Started})
+		run = func(fn func(browse.Event) error) error { return b.Run(ctx, fn) }
+		linkStats = link.Stats
 	}
-	defer link.Close()
-	b := browse.New(link, browse.Config{QU: qu, Started: o.Started})
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}
@@ -115,7 +213,21 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 		b.Browse(o.Types...)
 	}
 	current := map[string]browse.Event{}
-	err = b.Run(ctx, func(ev browse.Event) error {
+	var watched *browse.Service // the --instance, as last seen
+	met := false
+	errMet := errors.New("expectations met")
+	err := run(func(ev browse.Event) error {
+		if o.Instance != "" {
+			if !mdns.EqualNames(ev.Service.Name, o.watchName) {
+				return nil
+			}
+			s := ev.Service
+			if ev.Kind == browse.Removed {
+				watched = nil
+			} else {
+				watched = &s
+			}
+		}
 		if o.Once {
 			if ev.Kind == browse.Removed {
 				delete(current, mdns.NameKey(ev.Service.Name))
@@ -124,30 +236,87 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 			}
 			return nil
 		}
-		if err := p.print(ev, time.Now()); err != nil {
+		if err := p.print(ev, ev.At); err != nil {
 			return err
 		}
-		return w.Flush()
-	})
-	if o.Once {
-		keys := make([]string, 0, len(current))
-		for k := range current {
-			keys = append(keys, k)
+		if err := w.Flush(); err != nil {
+			return err
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			ev := current[k]
+		if watched != nil && o.Read == "" && len(expect.Unmet(o.expect, watched)) == 0 {
+			met = true
+			return errMet // live: stop as soon as everything holds
+		}
+		return nil
+	})
+	if errors.Is(err, errMet) {
+		err = nil
+	}
+	if o.Once {
+		evs := make([]browse.Event, 0, len(current))
+		for _, ev := range current {
+			evs = append(evs, ev)
+		}
+		// In the order they were found (then by name).
+		slices.SortFunc(evs, func(a, b browse.Event) int {
+			if c := firstSeen(&a.Service).Compare(firstSeen(&b.Service)); c != 0 {
+				return c
+			}
+			return strings.Compare(mdns.NameKey(a.Service.Name), mdns.NameKey(b.Service.Name))
+		})
+		for _, ev := range evs {
 			ev.Kind, ev.Changes = browse.Added, nil
 			if perr := p.print(ev, time.Now()); perr != nil {
 				return perr
 			}
 		}
 	}
-	printBrowseStats(o.IO.ErrOut, b.Stats(), link.Stats())
-	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+	if linkStats != nil {
+		printBrowseStats(o.IO.ErrOut, b.Stats(), linkStats())
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if o.Instance == "" {
 		return nil
 	}
-	return err
+	w.Flush()
+	return o.verdict(met, watched, timeout)
+}
+
+// verdict prints the outcome of --instance: every expectation met, or
+// one line for each that was not, and returns the exit status's error.
+func (o *browseOptions) verdict(met bool, watched *browse.Service, timeout time.Duration) error {
+	within := fmt.Sprintf("within %v", timeout)
+	if o.Read != "" {
+		within = "in the capture"
+	}
+	if watched == nil {
+		fmt.Fprintf(o.IO.ErrOut, "FAIL %s was not seen %s\n", mdns.EscapeText(o.watchName), within)
+		return errUnmet
+	}
+	unmet := expect.Unmet(o.expect, watched)
+	if len(unmet) == 0 && (met || o.Read != "") {
+		fmt.Fprintf(o.IO.ErrOut, "ok %s: %d expectation%s met\n", mdns.EscapeText(o.watchName), len(o.expect), map[bool]string{true: "", false: "s"}[len(o.expect) == 1])
+		return nil
+	}
+	for _, u := range unmet {
+		fmt.Fprintf(o.IO.ErrOut, "FAIL %s %s\n", mdns.EscapeText(o.watchName), u)
+	}
+	if len(unmet) == 0 {
+		fmt.Fprintf(o.IO.ErrOut, "FAIL %s was seen but not fully resolved %s (state %s)\n", mdns.EscapeText(o.watchName), within, watched.State)
+	}
+	return errUnmet
+}
+
+// firstSeen is when the earliest of an instance's records arrived.
+func firstSeen(s *browse.Service) time.Time {
+	var t time.Time
+	for _, r := range s.Records {
+		if t.IsZero() || r.FirstSeen.Before(t) {
+			t = r.FirstSeen
+		}
+	}
+	return t
 }
 
 // printBrowseStats writes the engine's and the core's counters: what was

@@ -102,9 +102,13 @@ func wireTap(ctx context.Context, sub *mdns.Sub, out chan<- tui.Packet) {
 // tuiBackend does the UI's I/O, called from its Cmds.
 type tuiBackend struct {
 	ctx  context.Context
+	b    *browse.Browser
 	link Link
 	dir  string // where exports go (the working directory, absolute)
 }
+
+// EventsDropped counts the events the engine could not hand to the UI.
+func (b tuiBackend) EventsDropped() uint64 { return b.b.Stats().EventsDropped }
 
 // Requery asks for an instance's TXT and SRV records (QM, so that every
 // browser on the link sees the answers) and reports what came back within
@@ -244,7 +248,7 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	if err != nil {
 		dir = os.TempDir()
 	}
-	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{ctx: ctx, link: link, dir: dir}), opts...).Run()
+	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{ctx: ctx, b: b, link: link, dir: dir}), opts...).Run()
 	interrupted := ctx.Err() != nil // a signal (SIGTERM, SIGINT) ended it
 	cancel()                        // the UI has exited: stop browsing
 	wg.Wait()
