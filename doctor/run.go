@@ -102,6 +102,15 @@ type doc struct {
 	opts     Options
 	rep      *Report
 	verdicts []string
+	offline  bool // judging a capture (Replay)
+}
+
+// heard says how an instance was looked for: a browse live, or a capture.
+func (d *doc) heard() string {
+	if d.offline {
+		return "was in the capture"
+	}
+	return fmt.Sprintf("answered a browse in %v", d.opts.Wait)
 }
 
 func (d *doc) run(ctx context.Context) error {
@@ -417,12 +426,12 @@ func (d *doc) pick(found map[string]browse.Service, typeName, short string) (bro
 			names = append(names, txt.EscapeUTF8([]byte(f.Instance)))
 		}
 		sort.Strings(names)
-		d.rep.add("fail", "announced", "RFC 6763 §4", "no instance %q of %s answered a browse in %v (seen: %s)", txt.EscapeUTF8([]byte(d.opts.Instance)), short, d.opts.Wait, orNone(strings.Join(names, ", ")))
+		d.rep.add("fail", "announced", "RFC 6763 §4", "no instance %q of %s %s (seen: %s)", txt.EscapeUTF8([]byte(d.opts.Instance)), short, d.heard(), orNone(strings.Join(names, ", ")))
 		d.verdicts = append(d.verdicts, fmt.Sprintf("%s is not announced", txt.EscapeUTF8([]byte(d.opts.Instance))))
 		return browse.Service{}, false
 	}
 	if len(found) == 0 {
-		d.rep.add("fail", "announced", "RFC 6763 §4", "no instance of %s answered a browse in %v", short, d.opts.Wait)
+		d.rep.add("fail", "announced", "RFC 6763 §4", "no instance of %s %s", short, d.heard())
 		d.verdicts = append(d.verdicts, fmt.Sprintf("no %s service is announced", short))
 		return browse.Service{}, false
 	}

@@ -113,7 +113,7 @@ func TestTUIScenario(t *testing.T) {
 	}
 	// The filter finds the instance without TXT by its state.
 	tm.Keys("/", "missing", "Enter")
-	s = tm.Wait(`filter "missing": 1 shown`, 5*time.Second)
+	tm.Wait(`filter "missing": 1 shown`, 5*time.Second)
 	s = tm.Wait("never TXT", 5*time.Second)
 	if !strings.Contains(s, lab.Host(3).IPv4.String()+" answered A and SRV, never TXT") && !strings.Contains(s, lab.Host(3).IPv4.String()+" answered A and PTR and SRV, never TXT") {
 		t.Errorf("the pane does not say who answered what:\n%s", s)

@@ -25,6 +25,7 @@ type doctorOptions struct {
 	Instance string
 	Type     string
 	Wait     time.Duration
+	Read     string // a capture file instead of the network
 
 	Interfaces     func() ([]net.Interface, error)
 	InterfaceAddrs func(net.Interface) []netip.Addr
@@ -46,11 +47,17 @@ Questions wait until a second has passed since the record was last multicast
 (a responder stays silent for that second, RFC 6762 §6) and are asked again
 once, so a healthy responder is never reported silent.
 
+--read FILE examines a pcap or pcapng capture instead (plain or gzip; - for
+standard input): what packets alone can say (was the TXT on the wire and what
+it held, did anyone ask for it, were the questions answered, did two
+responders conflict); the steps that need this machine are named as skipped.
+
 Output: a short verdict first, then pass/warn/fail lines with the reason and
 the RFC section or platform document. Exit 1 when anything fails.`,
 		Example: `  bonjourctl doctor
   bonjourctl doctor _p2p._tcp
-  bonjourctl doctor "Node 1" _p2p._tcp`,
+  bonjourctl doctor "Node 1" _p2p._tcp
+  bonjourctl doctor --read customer.pcapng _p2p._tcp`,
 		Args: positional(cobra.MaximumNArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch len(args) {
@@ -65,10 +72,14 @@ the RFC section or platform document. Exit 1 when anything fails.`,
 			if opts.Wait <= 0 {
 				return flagErrorf("--wait must be positive, got %v", opts.Wait)
 			}
+			if opts.Read != "" && opts.Type == "" {
+				return flagErrorf("--read needs a service type to examine (doctor --read FILE [INSTANCE] TYPE)")
+			}
 			return doctorRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().DurationVar(&opts.Wait, "wait", 3*time.Second, "How long to listen in each step (a `duration`)")
+	cmd.Flags().DurationVar(&opts.Wait, "wait", 3*time.Second, "Listen this `duration` in each step")
+	cmd.Flags().StringVar(&opts.Read, "read", "", "Examine a pcap or pcapng `file` (- for standard input) instead of the network")
 	return cmd
 }
 
@@ -79,7 +90,18 @@ func doctorRun(ctx context.Context, o *doctorOptions) error {
 			link.Close()
 		}
 	}()
-	rep, err := doctor.Run(ctx, doctor.Options{
+	var rep *doctor.Report
+	var err error
+	if o.Read != "" {
+		next, name, _, closeFn, oerr := capturePackets(o.IO.In, o.Read, o.Global)
+		if oerr != nil {
+			return oerr
+		}
+		defer closeFn()
+		rep, err = doctor.Replay(ctx, next, name, doctor.Options{Type: o.Type, Instance: o.Instance})
+		return printDoctor(o, rep, err)
+	}
+	rep, err = doctor.Run(ctx, doctor.Options{
 		Listen: func(ctx context.Context) (doctor.Link, error) {
 			cfg := o.Global.mdnsConfig()
 			cfg.Observe = true // QU answers by unicast, seen without taking them from other stacks
@@ -97,6 +119,12 @@ func doctorRun(ctx context.Context, o *doctorOptions) error {
 		Instance:       o.Instance,
 		Wait:           o.Wait,
 	})
+	return printDoctor(o, rep, err)
+}
+
+// printDoctor writes the doctor's report and returns the exit status's
+// error.
+func printDoctor(o *doctorOptions, rep *doctor.Report, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return errInterrupted
 	}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -211,6 +212,9 @@ their exact bytes, decoded and linted.`,
 			if g.IPv4 && g.IPv6 {
 				return flagErrorf("-4 and -6 cannot be used together (give neither for both families)")
 			}
+			if g.JSON && cmd.Annotations["json"] == "" {
+				return flagErrorf("--json does not apply to %s", cmd.CommandPath())
+			}
 			return nil
 		},
 	}
@@ -236,6 +240,27 @@ their exact bytes, decoded and linted.`,
 		newCmdCheck(f, g),
 		newCmdDoctor(f, g),
 	)
+	// Commands that write JSON with --json.
+	for _, path := range [][]string{{"version"}, {"capture"}, {"decode"}, {"txt", "decode"}, {"txt", "lint"}, {"browse"}, {"resolve"}, {"query"}, {"advertise"}, {"check"}, {"doctor"}, {"tui"}} {
+		if c, _, err := root.Find(path); err == nil {
+			if c.Annotations == nil {
+				c.Annotations = map[string]string{}
+			}
+			c.Annotations["json"] = "yes"
+		}
+	}
+	// completion takes a shell, nothing else (cobra's own prints help and
+	// exits 0 for anything).
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c.Name() == "completion" {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return flagErrorf("unknown command %q for %q: give bash, zsh, fish or powershell", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+	}
 	return root
 }
 
@@ -254,7 +279,11 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Use:   "version",
 		Short: "Print the bonjourctl version",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if json, _ := cmd.Flags().GetBool("json"); json {
+				_, err := fmt.Fprintf(f.IOStreams.Out, "{\"version\":%q,\"go\":%q}\n", versionString(), runtime.Version())
+				return err
+			}
 			_, err := fmt.Fprintf(f.IOStreams.Out, "bonjourctl %s\n", versionString())
 			return err
 		},

@@ -167,7 +167,7 @@ tools print, detected automatically and named in the output:
 			return txtDecodeRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted, avahi or dns-sd")
+	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted (dig), avahi or dns-sd")
 	cmd.Flags().StringVar(&opts.Base64, "base64", "", "Read the RDATA from this base64 `text`")
 	return cmd
 }
@@ -189,10 +189,13 @@ func readTXTInput(ios *iostreams.IOStreams, args []string, b64 string, input, fr
 		}
 		*input = string(b)
 	}
+	if *from == "dig" {
+		*from = string(txt.FormatQuoted) // dig prints TXT data quoted, as miekg/dns does
+	}
 	switch txt.Format(*from) {
 	case txt.FormatAuto, txt.FormatHex, txt.FormatBase64, txt.FormatQuoted, txt.FormatAvahi, txt.FormatDNSSD:
 	default:
-		return flagErrorf("--from must be auto, hex, base64, quoted, avahi or dns-sd, not %q", *from)
+		return flagErrorf("--from must be auto, hex, base64, quoted (or dig), avahi or dns-sd, not %q", *from)
 	}
 	return nil
 }
@@ -393,7 +396,7 @@ as the key/value pairs an app passes to its API (like txt encode).`,
 	}
 	cmd.Flags().BoolVar(&opts.Pairs, "pairs", false, "Arguments are key/value pairs, as for txt encode")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "Exit 1 on warnings too")
-	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted, avahi or dns-sd")
+	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted (dig), avahi or dns-sd")
 	cmd.Flags().StringVar(&opts.Base64, "base64", "", "Read the RDATA from this base64 `text`")
 	return cmd
 }
