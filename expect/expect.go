@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/mdns"
@@ -137,9 +136,4 @@ func hexOrNone(b []byte) string {
 		return "empty (zero-length)"
 	}
 	return hex.EncodeToString(b)
-}
-
-// Missing is the line for an instance never seen within d.
-func Missing(name string, d time.Duration) string {
-	return fmt.Sprintf("%s was not seen within %v", mdns.EscapeText(name), d)
 }

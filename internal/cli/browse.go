@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bonjourctl/bonjourctl/browse"
-	"github.com/bonjourctl/bonjourctl/expect"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/txt"
@@ -35,10 +34,7 @@ type browseOptions struct {
 	Read    string    // a capture file instead of the network
 	// Instance, with Expect, watches one instance and asserts on it.
 	Instance  string
-	Pairs     []string
-	TXTHex    string
-	TXTState  string
-	expect    []expect.Expectation
+	Expect    expectFlags
 	watchName string // the instance's full name
 }
 
@@ -102,16 +98,14 @@ the end of a --read capture, 2 for usage errors.`,
 	fl.BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
 	fl.StringVar(&opts.Read, "read", "", "Replay a pcap or pcapng `file` (- for standard input) instead of the network")
 	fl.StringVar(&opts.Instance, "instance", "", "Watch this instance `name` of the type (with --expect: assert on it)")
-	fl.StringArrayVar(&opts.Pairs, "expect", nil, "Expect this TXT `key=value` (key= empty value, key boolean; repeatable)")
-	fl.StringVar(&opts.TXTHex, "expect-txt-hex", "", "Expect exactly this TXT RDATA (`hex`)")
-	fl.StringVar(&opts.TXTState, "expect-state", "", "Expect this TXT `state`: present, empty, missing or zero-length")
+	opts.Expect.add(fl)
 	return cmd
 }
 
 // parseExpect checks --instance and the expectations.
 func (o *browseOptions) parseExpect() error {
 	if o.Instance == "" {
-		if len(o.Pairs) > 0 || o.TXTHex != "" || o.TXTState != "" {
+		if o.Expect.given() {
 			return flagErrorf("--expect, --expect-txt-hex and --expect-state need --instance NAME")
 		}
 		return nil
@@ -125,26 +119,8 @@ func (o *browseOptions) parseExpect() error {
 	if o.Once {
 		return flagErrorf("--once and --instance cannot be used together")
 	}
-	for _, p := range o.Pairs {
-		e, err := expect.Pair(p)
-		if err != nil {
-			return &FlagError{err}
-		}
-		o.expect = append(o.expect, e)
-	}
-	if o.TXTHex != "" {
-		e, err := expect.RData(o.TXTHex)
-		if err != nil {
-			return &FlagError{err}
-		}
-		o.expect = append(o.expect, e)
-	}
-	if o.TXTState != "" {
-		e, err := expect.State(o.TXTState)
-		if err != nil {
-			return &FlagError{err}
-		}
-		o.expect = append(o.expect, e)
+	if err := o.Expect.parse(); err != nil {
+		return err
 	}
 	o.watchName = mdns.InstanceName(o.Instance, mdns.ParseName(o.Types[0]))
 	return nil
@@ -242,7 +218,7 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 		if err := w.Flush(); err != nil {
 			return err
 		}
-		if watched != nil && o.Read == "" && len(expect.Unmet(o.expect, watched)) == 0 {
+		if watched != nil && o.Read == "" && len(o.Expect.unmet(watched)) == 0 {
 			met = true
 			return errMet // live: stop as soon as everything holds
 		}
@@ -290,22 +266,7 @@ func (o *browseOptions) verdict(met bool, watched *browse.Service, timeout time.
 	if o.Read != "" {
 		within = "in the capture"
 	}
-	if watched == nil {
-		fmt.Fprintf(o.IO.ErrOut, "FAIL %s was not seen %s\n", mdns.EscapeText(o.watchName), within)
-		return errUnmet
-	}
-	unmet := expect.Unmet(o.expect, watched)
-	if len(unmet) == 0 && (met || o.Read != "") {
-		fmt.Fprintf(o.IO.ErrOut, "ok %s: %d expectation%s met\n", mdns.EscapeText(o.watchName), len(o.expect), map[bool]string{true: "", false: "s"}[len(o.expect) == 1])
-		return nil
-	}
-	for _, u := range unmet {
-		fmt.Fprintf(o.IO.ErrOut, "FAIL %s %s\n", mdns.EscapeText(o.watchName), u)
-	}
-	if len(unmet) == 0 {
-		fmt.Fprintf(o.IO.ErrOut, "FAIL %s was seen but not fully resolved %s (state %s)\n", mdns.EscapeText(o.watchName), within, watched.State)
-	}
-	return errUnmet
+	return o.Expect.report(o.IO.ErrOut, o.watchName, watched, met || o.Read != "", within)
 }
 
 // firstSeen is when the earliest of an instance's records arrived.

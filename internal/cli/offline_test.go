@@ -93,8 +93,21 @@ func TestExpectOnLAN(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, `--expect key=other: key is "value" [key=value], from 10.88.0.1:5353 at`) {
 			t.Errorf("wrong TXT: exit %d, %s", code, errOut)
 		}
+		// resolve takes the same flags; the expectations decide its exit.
+		code, _, errOut = onLAN(lan, "", "resolve", "Node 1", "_p2p._tcp", "--expect", "key=value")
+		if code != 0 || !strings.Contains(errOut, `ok Node\ 1._p2p._tcp.local.: 1 expectation met`) {
+			t.Errorf("resolve, correct: exit %d, %s", code, errOut)
+		}
+		code, _, errOut = onLAN(lan, "", "resolve", "Node 1", "_p2p._tcp", "--expect-state", "missing")
+		if code != 1 || !strings.Contains(errOut, `FAIL Node\ 1._p2p._tcp.local. --expect-state missing: the TXT is present`) {
+			t.Errorf("resolve, wrong state: exit %d, %s", code, errOut)
+		}
 		stop()
 		stop = peer(t, lan, nil, advertise.Faults{ZeroLengthTXT: true})
+		code, _, errOut = onLAN(lan, "", "resolve", "Node 1", "_p2p._tcp", "--expect-state", "zero-length")
+		if code != 0 || !strings.Contains(errOut, "1 expectation met") {
+			t.Errorf("resolve, zero-length expected: exit %d, %s", code, errOut)
+		}
 		code, _, errOut = onLAN(lan, "", "browse", "_p2p._tcp", "--instance", "Node 1", "--expect-state", "present", "--timeout", "2s")
 		if code != 1 || !strings.Contains(errOut, "--expect-state present: the TXT is zero-length") {
 			t.Errorf("zero-length TXT: exit %d, %s", code, errOut)

@@ -157,6 +157,7 @@ type resolveOptions struct {
 	QM       bool
 	Instance string
 	Service  string
+	Expect   expectFlags
 }
 
 func newCmdResolve(f *Factory, g *globalOptions) *cobra.Command {
@@ -168,9 +169,12 @@ func newCmdResolve(f *Factory, g *globalOptions) *cobra.Command {
 the host's addresses) and prints which packet carried each: source, interface,
 TTL, cache-flush bit. The TXT record is shown as its exact bytes, decoded and
 linted. It exits 1 when no TXT record arrives: the answer to "is my TXT data
-on the wire at all?".`,
+on the wire at all?". With --expect key=value, --expect-txt-hex or
+--expect-state (as for browse --instance) the expectations decide: exit 0
+when all hold, 1 with one line per unmet expectation.`,
 		Example: `  bonjourctl resolve "Node 1" _p2p._tcp
-  bonjourctl resolve --json printer _ipp._tcp`,
+  bonjourctl resolve --json printer _ipp._tcp
+  bonjourctl resolve "Node 1" _p2p._tcp --expect key=value --expect-state present`,
 		Args: positional(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Instance, opts.Service = args[0], args[1]
@@ -180,6 +184,9 @@ on the wire at all?".`,
 			if opts.Timeout <= 0 {
 				return flagErrorf("--timeout must be positive, got %v", opts.Timeout)
 			}
+			if err := opts.Expect.parse(); err != nil {
+				return err
+			}
 			opts.Name = mdns.InstanceName(opts.Instance, opts.Service)
 			return resolveRun(cmd.Context(), opts)
 		},
@@ -187,6 +194,7 @@ on the wire at all?".`,
 	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for unicast replies in the first query (QU bit), opening port 5353 for them if they cannot be watched")
 	cmd.Flags().BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `duration` for answers")
+	opts.Expect.add(cmd.Flags())
 	return cmd
 }
 
@@ -266,6 +274,17 @@ func resolveRun(ctx context.Context, o *resolveOptions) error {
 	}
 	if res.SendErrors > 0 {
 		fmt.Fprintf(o.IO.ErrOut, "%d of %d queries did not go out everywhere; last: %v\n", res.SendErrors, res.Queries, res.LastSendError)
+	}
+	if o.Expect.given() {
+		// The expectations decide the exit status (--expect-state missing
+		// passes when no TXT came); an instance whose SRV never came was
+		// not seen.
+		w.Flush()
+		var seen *browse.Service
+		if s.Host != "" || s.TXTState != browse.TXTMissing {
+			seen = s
+		}
+		return o.Expect.report(o.IO.ErrOut, o.Name, seen, s.Host != "", fmt.Sprintf("within %v (asked %d times)", o.Timeout, res.Queries))
 	}
 	switch {
 	case s.TXTState == browse.TXTMissing:
