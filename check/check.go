@@ -324,6 +324,9 @@ func (c *Checker) response(p *mdns.Packet, m *mdns.Message) {
 	case !m.Authoritative() && legacy:
 		// avahi-daemon answers legacy queries from its cache, without AA.
 		c.add(Warn, "aa-in-legacy-reply", "RFC 6762 §18.4", src, p.Received, "", "answers legacy unicast queries without the AA bit (answers from a cache?)")
+	case !m.Authoritative() && p.Dst.IsValid() && !p.Dst.Addr().IsMulticast():
+		// avahi-daemon's unicast replies to QU questions lack AA.
+		c.add(Fail, "aa-in-response", "RFC 6762 §18.4", src, p.Received, "unicast", "sends unicast responses (to QU questions) without the AA bit; mDNS responses must set it")
 	case !m.Authoritative():
 		c.add(Fail, "aa-in-response", "RFC 6762 §18.4", src, p.Received, "", "sends responses without the AA bit; mDNS responses must set it")
 	}

@@ -10,6 +10,8 @@ type KeyMap struct {
 	Wire, Own, Requery      key.Binding
 	Pause, Export           key.Binding
 	Help, Quit, Interrupt   key.Binding
+	// A replay's (tui --read), off otherwise.
+	Play, Step, Faster, Slower, Jump key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -33,13 +35,18 @@ func DefaultKeyMap() KeyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "interrupt (exit 130)")),
+		Play:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space/p", "play/pause"), key.WithDisabled()),
+		Step:      key.NewBinding(key.WithKeys("n", "right"), key.WithHelp("n/→", "step a packet"), key.WithDisabled()),
+		Faster:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "faster"), key.WithDisabled()),
+		Slower:    key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "slower"), key.WithDisabled()),
+		Jump:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "jump to a time"), key.WithDisabled()),
 	}
 }
 
 // ShortHelp is the one-line help (bubbles help.KeyMap): help and quit
 // first, so that a narrow terminal keeps them.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Quit, k.Focus, k.Filter, k.Sort, k.Wire, k.Requery, k.Pause}
+	return []key.Binding{k.Help, k.Quit, k.Play, k.Step, k.Jump, k.Focus, k.Filter, k.Sort, k.Wire, k.Requery, k.Pause}
 }
 
 // FullHelp is the help overlay.
@@ -48,5 +55,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Focus, k.Filter, k.Sort, k.Clear, k.Wire, k.Own},
 		{k.Requery, k.Pause, k.Export, k.Help, k.Quit, k.Interrupt},
+		{k.Play, k.Step, k.Faster, k.Slower, k.Jump},
 	}
 }

@@ -122,6 +122,12 @@ type Model struct {
 	skipped       int // packets the caller skipped (from Packet.Skipped)
 
 	width, height int
+
+	// A replay (tui --read): its player, where it is, and the jump prompt.
+	player   Player
+	pos      Position
+	jumping  bool
+	jumpText string
 }
 
 var _ tea.Model = Model{}
@@ -141,6 +147,9 @@ func New(events <-chan browse.Event, packets <-chan Packet, backend Backend) Mod
 
 // Init starts the event and packet waits and the clock.
 func (m Model) Init() tea.Cmd {
+	if m.player != nil {
+		return tea.Batch(waitForEvent(m.events), waitForPacket(m.packets), pollPosition(m.player))
+	}
 	return tea.Batch(waitForEvent(m.events), waitForPacket(m.packets), tick(), pollDropped(m.backend))
 }
 

@@ -257,8 +257,8 @@ func TestEventChannel(t *testing.T) {
 		ch <- browse.Event{Kind: browse.Added, At: t0, Service: svc(n, []byte{0}, true)}
 	}
 	msg := waitForEvent(ch)()
-	if b, ok := msg.(eventsMsg); !ok || len(b) != 3 {
-		t.Fatalf("three waiting events came as %T of %d, want one batch of 3", msg, len(msg.(eventsMsg)))
+	if b, ok := msg.(eventsMsg); !ok || len(b.evs) != 3 {
+		t.Fatalf("three waiting events came as %T of %d, want one batch of 3", msg, len(msg.(eventsMsg).evs))
 	}
 	nm, next := m.Update(msg)
 	if next == nil || len(nm.(Model).rows) != 3 {

@@ -50,10 +50,25 @@ type Backend interface {
 }
 
 type eventMsg browse.Event
-type eventsMsg []browse.Event // a batch: what had arrived by the time the UI took it
 type droppedMsg uint64
 type packetMsg Packet
-type streamDoneMsg struct{}
+
+// eventsMsg is a batch: what had arrived on one channel by the time the
+// UI took it. The channel is named so that, once a replay has rewound to
+// new channels, what was in flight from the old ones is dropped.
+type eventsMsg struct {
+	from <-chan browse.Event
+	evs  []browse.Event
+}
+
+// streamDoneMsg: the event channel was closed.
+type streamDoneMsg struct{ from <-chan browse.Event }
+
+// feedPacketMsg is a packet from one packet channel.
+type feedPacketMsg struct {
+	from <-chan Packet
+	p    Packet
+}
 type tickMsg time.Time
 type statusMsg string
 
@@ -74,16 +89,16 @@ func waitForEvent(ch <-chan browse.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
-			return streamDoneMsg{}
+			return streamDoneMsg{ch}
 		}
-		batch := eventsMsg{ev}
-		for len(batch) < 2000 {
+		batch := eventsMsg{ch, []browse.Event{ev}}
+		for len(batch.evs) < 2000 {
 			select {
 			case ev, ok := <-ch:
 				if !ok {
 					return batch // the next wait sees the end
 				}
-				batch = append(batch, ev)
+				batch.evs = append(batch.evs, ev)
 			default:
 				return batch
 			}
@@ -110,7 +125,7 @@ func waitForPacket(ch <-chan Packet) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		return packetMsg(p)
+		return feedPacketMsg{ch, p}
 	}
 }
 

@@ -27,7 +27,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.take([]browse.Event{browse.Event(msg)})
 		return waitForEvent(m.events)
 	case eventsMsg:
-		m.take(msg)
+		if msg.from != m.events {
+			return nil // from before a rewind
+		}
+		m.take(msg.evs)
 		return waitForEvent(m.events)
 	case droppedMsg:
 		m.engineDropped = uint64(msg)
@@ -36,10 +39,36 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		p := Packet(msg)
 		m.addPacket(&p)
 		return waitForPacket(m.packets)
+	case feedPacketMsg:
+		if msg.from != m.packets {
+			return nil
+		}
+		m.addPacket(&msg.p)
+		return waitForPacket(m.packets)
 	case streamDoneMsg:
+		if msg.from != m.events {
+			return nil
+		}
 		m.done = true
 		m.status = "discovery stopped"
+		if m.player != nil {
+			m.status = "end of the capture: t jumps to a time (back, too), q quits"
+		}
+	case positionMsg:
+		if m.pos.Seeking && !msg.Seeking && !msg.Done {
+			m.status = "arrived: paused before the first packet at the time asked for"
+		}
+		m.pos = Position(msg)
+		if !m.pos.At.IsZero() {
+			m.now = m.pos.At
+		}
+		return pollPosition(m.player)
+	case rewoundMsg:
+		return m.rewound(msg)
 	case tickMsg:
+		if m.player != nil {
+			return nil // a replay's clock is the capture's (positionMsg)
+		}
 		m.now = time.Time(msg)
 		return tick()
 	case statusMsg:
@@ -126,6 +155,14 @@ func (m *Model) layout() {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, m.keys.Interrupt) {
 		return tea.Interrupt // exit 130, from anywhere (the filter prompt too)
+	}
+	if m.jumping {
+		return m.jumpKey(msg)
+	}
+	if m.player != nil && !m.filtering && !m.showHelp {
+		if cmd, ok := m.playerKey(msg); ok {
+			return cmd
+		}
 	}
 	if m.filtering {
 		switch msg.String() {

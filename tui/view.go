@@ -142,6 +142,8 @@ func plural(n int) string {
 func (m Model) statusLine() string {
 	status := m.status
 	switch {
+	case m.jumping:
+		status = "jump to: " + m.jumpText + "▏ (a time of day such as 15:04:05.250, +2.5s from the start, or end; enter jumps, esc cancels)"
 	case m.filtering:
 		status = "filter: " + m.filter + "▏ (name, TXT key or value, state such as missing, zero-len, stale; enter keeps, esc clears)"
 	case m.filter != "":
@@ -156,6 +158,9 @@ func (m Model) statusLine() string {
 	}
 	if m.dropped > 0 {
 		status += fmt.Sprintf("  %d instances over the %d cap not shown", m.dropped, maxRows)
+	}
+	if m.player != nil {
+		status = m.replayStatus() + "  " + status
 	}
 	if m.engineDropped > 0 {
 		status = m.styles.Bad.Render(fmt.Sprintf("%d events dropped: the UI was behind, the list may miss instances and changes", m.engineDropped)) + "  " + status

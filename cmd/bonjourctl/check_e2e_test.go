@@ -85,7 +85,10 @@ func TestCheckFlagsFaults(t *testing.T) {
 }
 
 // TestCheckCleanResponders: avahi-daemon and bonjourctl advertise, started
-// after check, come out with no failure.
+// after check, come out with no failure but avahi's real deviations, which
+// show when the timing falls so: its 500 ms hold-off instead of 1 s, its
+// unicast replies to QU questions without AA, and multicast answers to QU
+// questions. bonjourctl advertise gets not even a warning.
 func TestCheckCleanResponders(t *testing.T) {
 	lab := netlab.New(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -103,11 +106,21 @@ func TestCheckCleanResponders(t *testing.T) {
 	if jerr := json.Unmarshal([]byte(out.String()), &rep); jerr != nil {
 		t.Fatalf("%v\n%s", jerr, out.String())
 	}
-	if err != nil {
-		t.Errorf("check: %v", err)
-	}
 	for _, f := range rep.Findings {
 		switch {
+		case f.Rule == "one-second-rule" && strings.HasPrefix(f.Responder, "10.88.0.1") && avahiHoldOff(f.Message) >= 500*time.Millisecond:
+			// avahi's response scheduler suppresses a repeat for 500 ms,
+			// not 1 s (AVAHI_RESPONSE_HISTORY_MSEC in response-sched.c):
+			// when check's question lands 500-1000 ms after avahi's
+			// multicast, avahi multicasts again. A real deviation, seen
+			// when the timing falls so.
+			t.Logf("avahi's 500 ms hold-off: %s", f.Message)
+		case f.Rule == "aa-in-response" && strings.HasPrefix(f.Responder, "10.88.0.1") && strings.Contains(f.Message, "unicast responses"):
+			// avahi's unicast replies to QU questions lack AA: real, seen
+			// when check's QU question reaches avahi after it started.
+			t.Logf("avahi's unicast replies without AA: %s", f.Message)
+		case f.Rule == "qu-multicast" && strings.HasPrefix(f.Responder, "10.88.0.1"):
+			t.Logf("avahi multicasts answers to QU questions: %s", f.Message)
 		case f.Level == "fail" || strings.HasPrefix(f.Responder, "10.88.0.2"):
 			// No failure for anyone, and not even a warning for ours.
 			t.Errorf("%s %s %s: %s", f.Level, f.Rule, f.Responder, f.Message)
@@ -123,7 +136,28 @@ func TestCheckCleanResponders(t *testing.T) {
 			t.Errorf("%s %s %s: %s", f.Level, f.Rule, f.Responder, f.Message)
 		}
 	}
-	if !strings.Contains(rep.Verdict, "0 failures") {
-		t.Errorf("verdict %q", rep.Verdict)
+	// check exits 1 only for the tolerated avahi finding.
+	tolerated := 0
+	for _, f := range rep.Findings {
+		if f.Rule == "one-second-rule" && avahiHoldOff(f.Message) >= 500*time.Millisecond || f.Rule == "aa-in-response" && strings.Contains(f.Message, "unicast responses") {
+			tolerated++
+		}
 	}
+	if err != nil && tolerated == 0 {
+		t.Errorf("check: %v; verdict %q", err, rep.Verdict)
+	}
+}
+
+// avahiHoldOff reads the interval from a one-second-rule finding
+// ("... again 529ms after its previous multicast ..."); 0 if none.
+func avahiHoldOff(msg string) time.Duration {
+	_, rest, ok := strings.Cut(msg, " again ")
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(strings.Fields(rest)[0])
+	if err != nil {
+		return 0
+	}
+	return d
 }

@@ -34,20 +34,27 @@ type tuiOptions struct {
 	// Signals lets Bubble Tea handle signals itself (not in tests).
 	Signals bool
 	Started time.Time // the process's start (zero in tests)
+	Read    string    // a capture file to step through instead of the network
 }
 
 func newCmdTUI(f *Factory, g *globalOptions) *cobra.Command {
 	opts := &tuiOptions{IO: f.IOStreams, Listen: f.Listen, Global: g, Signals: f.Notify != nil, Started: f.Started}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "tui [TYPE...]",
 		Short: "Live terminal view of services, their TXT records and the packets behind them",
 		Long: `The TUI browses (all types, or the given ones) and shows every instance with a
 TXT badge (ok, empty, zero-len, missing, lint warn/err), its age and TTL left;
 the selected instance's decoded TXT, raw bytes, lint findings, record
 provenance, event timeline and the Apple NWBrowser hint; and with w, the raw
-packets that touched it. Press ? for the keys.`,
+packets that touched it. Press ? for the keys.
+
+With --read FILE it steps through a capture instead (nothing is sent): it
+starts paused at the first packet; space plays (as captured, +/- for
+faster or slower; a quiet gap passes in at most 2 s), n feeds one packet,
+t jumps to a time of day, +2.5s from the start, or end (backwards too).`,
 		Example: `  bonjourctl tui
-  bonjourctl tui _p2p._tcp _http._tcp`,
+  bonjourctl tui _p2p._tcp _http._tcp
+  bonjourctl tui --read mdns.pcapng _p2p._tcp`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Types = args
 			if err := checkTypes(args); err != nil {
@@ -59,9 +66,14 @@ packets that touched it. Press ? for the keys.`,
 			if g.JSON {
 				return flagErrorf("--json does not apply to the TUI (e exports a JSON snapshot); use bonjourctl browse --json")
 			}
+			if opts.Read == "-" {
+				return flagErrorf("tui --read needs a file: the TUI reads its keys from standard input")
+			}
 			return tuiRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Read, "read", "", "Step through a pcap or pcapng `file` instead of the network")
+	return cmd
 }
 
 // wireTap renders every packet the core receives for the TUI's wire pane,
@@ -76,23 +88,8 @@ func wireTap(ctx context.Context, sub *mdns.Sub, out chan<- tui.Packet) {
 		if err != nil {
 			return
 		}
-		d := dump.Decode(p, 0)
-		sb.Reset()
-		_ = printer.Text(&sb, d)
-		tp := tui.Packet{At: p.Received, Src: p.Src, Own: p.Own, Query: !d.Msg.Response(), Text: sb.String(), Skipped: int(sub.Dropped())}
-		for _, q := range d.Msg.Questions {
-			tp.Asks = append(tp.Asks, tui.Ref{Name: mdns.NameKey(q.Name), Type: q.Type})
-		}
-		for _, sec := range [][]mdns.Record{d.Msg.Answers, d.Msg.Authority, d.Msg.Additional} {
-			for i := range sec {
-				tp.Has = append(tp.Has, tui.Ref{Name: mdns.NameKey(sec[i].Name), Type: sec[i].Type})
-				if tg, ok := sec[i].Target(); ok {
-					tp.Has = append(tp.Has, tui.Ref{Name: mdns.NameKey(tg)})
-				}
-			}
-		}
 		select {
-		case out <- tp:
+		case out <- renderPacket(printer, &sb, p, int(sub.Dropped())):
 		case <-ctx.Done():
 			return
 		}
@@ -196,7 +193,61 @@ func (b tuiBackend) Export(svcs []browse.Service, at time.Time) (string, error) 
 	return path, nil
 }
 
+// tuiOptions' tea options: input, output, colour, signals.
+func (o *tuiOptions) teaOptions(ctx context.Context) []tea.ProgramOption {
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
+	if !o.IO.ColorEnabled() {
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if !o.Signals {
+		opts = append(opts, tea.WithoutSignalHandler(), tea.WithWindowSize(100, 30))
+	}
+	return opts
+}
+
+// uiExit maps how the UI ended to the command's error: Ctrl-C or a
+// signal exit 130.
+func uiExit(uiErr error, interrupted bool) error {
+	switch {
+	case errors.Is(uiErr, tea.ErrInterrupted), interrupted:
+		return errInterrupted
+	case errors.Is(uiErr, tea.ErrProgramKilled) || errors.Is(uiErr, context.Canceled):
+		return nil
+	}
+	return uiErr
+}
+
+func workDir() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return os.TempDir()
+	}
+	return dir
+}
+
+// tuiReadRun steps through a capture in the TUI.
+func tuiReadRun(ctx context.Context, o *tuiOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	open := func() (func() (mdns.Packet, error), func(), error) {
+		next, _, _, closeFn, err := capturePackets(nil, o.Read, o.Global)
+		return next, closeFn, err
+	}
+	player := newCapturePlayer(ctx, o.Read, o.Types, open)
+	feed, err := player.start(time.Time{})
+	if err != nil {
+		return err
+	}
+	defer player.stop()
+	m := tui.NewReplay(*feed, readBackend{tuiBackend{ctx: ctx, dir: workDir()}}, player)
+	_, uiErr := tea.NewProgram(m, o.teaOptions(ctx)...).Run()
+	return uiExit(uiErr, ctx.Err() != nil)
+}
+
 func tuiRun(ctx context.Context, o *tuiOptions) error {
+	if o.Read != "" {
+		return tuiReadRun(ctx, o)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cfg := o.Global.mdnsConfig()
@@ -237,27 +288,11 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 			}
 		})
 	}()
-	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.IO.In), tea.WithOutput(o.IO.Out)}
-	if !o.IO.ColorEnabled() {
-		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
-	}
-	if !o.Signals {
-		opts = append(opts, tea.WithoutSignalHandler(), tea.WithWindowSize(100, 30))
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{ctx: ctx, b: b, link: link, dir: dir}), opts...).Run()
+	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{ctx: ctx, b: b, link: link, dir: workDir()}), o.teaOptions(ctx)...).Run()
 	interrupted := ctx.Err() != nil // a signal (SIGTERM, SIGINT) ended it
 	cancel()                        // the UI has exited: stop browsing
 	wg.Wait()
-	switch {
-	case errors.Is(uiErr, tea.ErrInterrupted), interrupted:
-		uiErr = errInterrupted // Ctrl-C or a signal: exit 130
-	case errors.Is(uiErr, tea.ErrProgramKilled) || errors.Is(uiErr, context.Canceled):
-		uiErr = nil
-	}
+	uiErr = uiExit(uiErr, interrupted)
 	if browseErr != nil && !errors.Is(browseErr, context.Canceled) && !errors.Is(browseErr, net.ErrClosed) {
 		return errors.Join(uiErr, browseErr)
 	}
