@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/internal/ipudp"
 	"github.com/bonjourctl/bonjourctl/internal/netlab"
+	"github.com/bonjourctl/bonjourctl/internal/pcapfile"
 	"github.com/bonjourctl/bonjourctl/mdns"
 )
 
@@ -147,5 +149,55 @@ func TestCaptureReadFragmentsLikeTshark(t *testing.T) {
 	fields := strings.SplitN(strings.TrimSpace(string(out)), "\t", 2)
 	if len(fields) != 2 || fields[0] != "3" || fields[1] != strings.Join(txt, ",") {
 		t.Fatalf("tshark shows %q; want frame 3 with the TXT's %d strings", out, len(txt))
+	}
+}
+
+// TestCaptureReadLikeTshark: the lab's captures (avahi-daemon and
+// python3-zeroconf; grandcat) read by bonjourctl's reader and by tshark:
+// the same mDNS frames, and in each the same TXT strings by length.
+func TestCaptureReadLikeTshark(t *testing.T) {
+	tshark := netlab.LookPath(t, "tshark")
+	for _, file := range []string{"testdata/peers.pcapng", "testdata/grandcat.pcapng"} {
+		out, err := exec.Command(tshark, "-r", file, "-Y", "mdns", "-T", "fields", "-e", "frame.number", "-e", "dns.txt.length").Output()
+		if err != nil {
+			t.Fatalf("tshark -r %s: %v", file, err)
+		}
+		want := strings.TrimSpace(string(out))
+		fh, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcapfile.NewReader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for {
+			p, frame, err := r.Next()
+			if err != nil {
+				break
+			}
+			m, err := mdns.Parse(p.Raw)
+			if err != nil {
+				t.Fatalf("%s frame %d: %v", file, frame, err)
+			}
+			var lens []string
+			for _, sec := range [][]mdns.Record{m.Answers, m.Authority, m.Additional} {
+				for i := range sec {
+					if sec[i].Type != mdns.TypeTXT {
+						continue
+					}
+					rec, _ := sec[i].TXT()
+					for _, s := range rec.Strings {
+						lens = append(lens, strconv.Itoa(len(s)))
+					}
+				}
+			}
+			got = append(got, strconv.Itoa(frame)+"\t"+strings.Join(lens, ","))
+		}
+		fh.Close()
+		if g := strings.TrimSpace(strings.Join(got, "\n")); g != want {
+			t.Errorf("%s: bonjourctl reads\n%s\ntshark reads\n%s", file, g, want)
+		}
 	}
 }
