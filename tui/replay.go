@@ -50,7 +50,11 @@ type Position struct {
 	Done    bool    // the capture ended
 }
 
+// positionMsg is the replay's position after a key; polledMsg is the
+// same from the five-a-second poll, which alone re-arms itself (so that
+// keys do not start more polls).
 type positionMsg Position
+type polledMsg Position
 
 // rewoundMsg: the replay started over from the capture's start.
 type rewoundMsg struct {
@@ -63,7 +67,7 @@ func pollPosition(p Player) tea.Cmd {
 	if p == nil {
 		return nil
 	}
-	return tea.Tick(200*time.Millisecond, func(time.Time) tea.Msg { return positionMsg(p.Position()) })
+	return tea.Tick(200*time.Millisecond, func(time.Time) tea.Msg { return polledMsg(p.Position()) })
 }
 
 // NewReplay returns a Model that shows a capture replayed by player:
@@ -180,6 +184,17 @@ func parseJump(s string, first time.Time) (time.Time, error) {
 	}
 	f := first.Local()
 	return time.Date(f.Year(), f.Month(), f.Day(), clock.Hour(), clock.Minute(), clock.Second(), clock.Nanosecond(), time.Local), nil
+}
+
+// setPosition takes the replay's position: the clock is the capture's.
+func (m *Model) setPosition(p Position) {
+	if m.pos.Seeking && !p.Seeking && !p.Done {
+		m.status = "arrived: paused before the first packet at the time asked for"
+	}
+	m.pos = p
+	if !p.At.IsZero() {
+		m.now = p.At
+	}
 }
 
 // rewound starts the model over from a replay's new channels, keeping

@@ -55,13 +55,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.status = "end of the capture: t jumps to a time (back, too), q quits"
 		}
 	case positionMsg:
-		if m.pos.Seeking && !msg.Seeking && !msg.Done {
-			m.status = "arrived: paused before the first packet at the time asked for"
-		}
-		m.pos = Position(msg)
-		if !m.pos.At.IsZero() {
-			m.now = m.pos.At
-		}
+		m.setPosition(Position(msg))
+	case polledMsg:
+		m.setPosition(Position(msg))
 		return pollPosition(m.player)
 	case rewoundMsg:
 		return m.rewound(msg)
