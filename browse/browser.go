@@ -783,6 +783,9 @@ func (b *Browser) snapshot(in *instance) (s Service, alive bool, cause Cause) {
 			// removed one second later (RFC 6762 §10.1).
 			alive = true
 			s.Records = append(s.Records, *r)
+			if s.Plane == "" && r.IfName != "" {
+				s.Plane = "mdns " + r.IfName
+			}
 		}
 	}
 	cause = in.cause

@@ -19,6 +19,9 @@ const (
 	CauseExpired Cause = "expired" // its TTL ran out
 	CauseFlushed Cause = "flushed" // a cache-flush record replaced it (RFC 6762 §10.2)
 	CauseEvicted Cause = "evicted" // the cache was full
+	// CauseAbsent: a DNS server's answer no longer holds it (DNS-SD over
+	// unicast DNS has no goodbyes: a deleted record is simply not there).
+	CauseAbsent Cause = "absent"
 )
 
 // Record is one cached resource record, as it was on the wire (its data

@@ -44,6 +44,9 @@ type Service struct {
 	State      State
 	StateSince time.Time
 	Unanswered int
+	// Plane says where its records came from: "mdns eth0" (the interface
+	// its PTR was heard on) or "dns 10.88.0.9" (a unicast DNS server).
+	Plane string
 }
 
 // State is an instance's liveness.

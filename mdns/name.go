@@ -24,6 +24,13 @@ func ParseName(s string) string {
 	if k := NameKey(s); !strings.HasSuffix(k, ".local") && k != "local" && !strings.HasSuffix(k, ".arpa") {
 		s += ".local"
 	}
+	return ParseFQDN(s)
+}
+
+// ParseFQDN is ParseName for a name in any domain: nothing is added but
+// the trailing dot.
+func ParseFQDN(s string) string {
+	s = strings.TrimSuffix(s, ".")
 	labels := splitTyped(s)
 	for i, l := range labels {
 		labels[i] = EscapeLabel(UnescapeLabel(l))

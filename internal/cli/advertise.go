@@ -51,6 +51,13 @@ type advertiseOptions struct {
 	Force    bool
 	Raw      []string
 	Engine   string
+	// The DNS plane (--domain other than local): DNS UPDATE.
+	Servers     []string
+	TSIG        string
+	TSIGFile    string
+	Lease       time.Duration
+	PrintZone   bool
+	ttlOtherSet bool
 
 	Notify         func(c chan<- os.Signal, sig ...os.Signal)
 	StopNotify     func(c chan<- os.Signal)
@@ -124,8 +131,13 @@ you see what the system's own stack sends for the same service.`,
 				return flagErrorf("argument 3 (%q) is not a port number (0-65535)", args[2])
 			}
 			opts.Port = uint16(port)
-			if len(opts.IPs) > 0 && opts.Host == "" {
+			wide := !isLocalDomain(opts.Domain)
+			if len(opts.IPs) > 0 && opts.Host == "" && !wide {
 				return flagErrorf("--ip needs --host (the name the addresses belong to)")
+			}
+			opts.ttlOtherSet = cmd.Flags().Changed("ttl-other")
+			if err := opts.checkWide(wide); err != nil {
+				return err
 			}
 			for _, r := range opts.Raw {
 				if rawFaults[r] == nil {
@@ -173,6 +185,11 @@ you see what the system's own stack sends for the same service.`,
 	fl.BoolVar(&opts.Force, "force", false, "Publish even when the TXT record has lint errors")
 	fl.StringArrayVar(&opts.Raw, "raw", nil, "Deliberate `fault` (repeatable): "+strings.Join(rawNames(), ", "))
 	fl.StringVar(&opts.Engine, "engine", "bonjourctl", "Responder: bonjourctl, grandcat (github.com/grandcat/zeroconf) or avahi (avahi-daemon over D-Bus, Linux)")
+	fl.StringArrayVar(&opts.Servers, "server", nil, "With --domain: send the DNS UPDATE to this `server` (the zone's primary; address or address:port)")
+	fl.StringVar(&opts.TSIG, "tsig", "", "With --domain: sign updates with this TSIG key, `NAME:ALGORITHM:SECRET` (secret in base64)")
+	fl.StringVar(&opts.TSIGFile, "tsig-file", "", "With --domain: read the TSIG key from this `file` (BIND key-file format, as tsig-keygen writes)")
+	fl.DurationVar(&opts.Lease, "lease", 0, "With --domain: ask for this update `lease` (EDNS0 Update Lease) and refresh at 80% of it")
+	fl.BoolVar(&opts.PrintZone, "print-zone", false, "Print the records as zone-file lines (like dns-sd -Z) and exit without publishing")
 	return cmd
 }
 
@@ -279,7 +296,7 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 	}
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
-	out := &advertisePrinter{w: w, json: o.Global.JSON}
+	out := &advertisePrinter{w: w, json: o.Global.JSON, zone: o.PrintZone}
 
 	// The TXT record first: what will be on the wire, and whether it is right.
 	wire := rdata
@@ -294,6 +311,9 @@ func advertiseRun(ctx context.Context, o *advertiseOptions) error {
 	if sev, ok := txt.MaxSeverity(findings); ok && sev == txt.Error && !o.Force && !faults.ZeroLengthTXT {
 		w.Flush()
 		return errors.New("the TXT record has lint errors (above); fix them, or pass --force to publish it anyway")
+	}
+	if o.PrintZone || !isLocalDomain(o.Domain) {
+		return advertiseWide(ctx, o, wire, out)
 	}
 	if o.Engine == "avahi" {
 		return advertiseAvahi(ctx, o, svc, out)
@@ -439,6 +459,9 @@ type advertisePrinter struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
 	json bool
+	// zone: info lines are zone-file comments (--print-zone output stays
+	// a loadable zone).
+	zone bool
 }
 
 type advertiseEventJSON struct {
@@ -457,9 +480,12 @@ type advertiseEventJSON struct {
 func (p *advertisePrinter) info(kind, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.json {
+	switch {
+	case p.zone:
+		fmt.Fprintf(p.w, "; %s  %s\n", kind, text)
+	case p.json:
 		_ = json.NewEncoder(p.w).Encode(advertiseEventJSON{Event: kind, Time: time.Now().UTC().Format(time.RFC3339Nano), Detail: text})
-	} else {
+	default:
 		fmt.Fprintf(p.w, "%s  %s\n", kind, text)
 	}
 	p.w.Flush()

@@ -36,6 +36,10 @@ type browseOptions struct {
 	Instance  string
 	Expect    expectFlags
 	watchName string // the instance's full name
+	// DNS, with a domain other than local, browses over unicast DNS.
+	DNS       dnsFlags
+	PollFloor time.Duration
+	Zone      bool
 }
 
 func newCmdBrowse(f *Factory, g *globalOptions, runF func(*browseOptions) error) *cobra.Command {
@@ -85,6 +89,9 @@ the end of a --read capture, 2 for usage errors.`,
 			if err := opts.parseExpect(); err != nil {
 				return err
 			}
+			if err := opts.checkDNS(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -99,7 +106,37 @@ the end of a --read capture, 2 for usage errors.`,
 	fl.StringVar(&opts.Read, "read", "", "Replay a pcap or pcapng `file` (- for standard input) instead of the network")
 	fl.StringVar(&opts.Instance, "instance", "", "Watch this instance `name` of the type (with --expect: assert on it)")
 	opts.Expect.add(fl)
+	opts.DNS.addDomain(fl)
+	opts.DNS.addServer(fl)
+	fl.BoolVar(&opts.Zone, "zone", false, "With --domain: print the records found as zone-file lines and exit")
+	fl.DurationVar(&opts.PollFloor, "poll-floor", 10*time.Second, "With --domain: ask a name again no sooner than this `duration`, whatever its TTL")
 	return cmd
+}
+
+// checkDNS refuses DNS-plane flags that do not go together.
+func (o *browseOptions) checkDNS() error {
+	if err := o.DNS.check(); err != nil {
+		return err
+	}
+	if !o.DNS.wide() {
+		if o.Zone {
+			return flagErrorf("--zone needs --domain DOMAIN (mDNS records are not a zone)")
+		}
+		return nil
+	}
+	if o.Read != "" {
+		return flagErrorf("--read and --domain cannot be used together (a capture holds mDNS)")
+	}
+	if o.QU || o.QM {
+		return flagErrorf("--qu and --qm are mDNS flags; --domain browses over unicast DNS")
+	}
+	if o.PollFloor < time.Second {
+		return flagErrorf("--poll-floor must be at least 1s, got %v", o.PollFloor)
+	}
+	if o.Instance != "" {
+		o.watchName = ""
+	}
+	return nil
 }
 
 // parseExpect checks --instance and the expectations.
@@ -140,6 +177,17 @@ func checkTypes(args []string) error {
 var errUnmet = fmt.Errorf("%w", errSilent)
 
 func browseRun(ctx context.Context, o *browseOptions) error {
+	if o.DNS.wide() {
+		if o.Timeout == 0 && o.Instance != "" {
+			o.Timeout = 5 * time.Second
+		}
+		if o.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+		}
+		return browseWide(ctx, o)
+	}
 	timeout := o.Timeout
 	switch {
 	case o.Once && timeout == 0:
@@ -319,6 +367,12 @@ func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 	s := &ev.Service
 	ts := ev.At.In(p.loc).Format("15:04:05.000")
 	name := txt.EscapeUTF8([]byte(s.Instance))
+	// An mDNS browse prints its lines as they always were; another plane
+	// says where each line's records came from.
+	via := ""
+	if s.Plane != "" && !strings.HasPrefix(s.Plane, "mdns") {
+		via = "  via " + s.Plane
+	}
 	switch ev.Kind {
 	case browse.Added:
 		addrs := make([]string, len(s.Addrs))
@@ -332,7 +386,7 @@ func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 		if len(addrs) == 0 {
 			addrs = append(addrs, "(no address seen)")
 		}
-		_, err := fmt.Fprintf(p.w, "%s  add  %s  %s  %s  %s  txt %s\n", ts, name, s.Type, host, strings.Join(addrs, " "), s.TXTSummary())
+		_, err := fmt.Fprintf(p.w, "%s  add  %s  %s  %s  %s  txt %s%s\n", ts, name, s.Type, host, strings.Join(addrs, " "), s.TXTSummary(), via)
 		return err
 	case browse.Updated:
 		parts := make([]string, len(ev.Changes))
@@ -342,12 +396,16 @@ func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 				parts[i] += stateNote(s, p.loc)
 			}
 		}
-		_, err := fmt.Fprintf(p.w, "%s  upd  %s  %s  %s\n", ts, name, s.Type, strings.Join(parts, "; "))
+		_, err := fmt.Fprintf(p.w, "%s  upd  %s  %s  %s%s\n", ts, name, s.Type, strings.Join(parts, "; "), via)
 		return err
 	case browse.Refreshed:
 		return nil // in --json; a line per answer would drown the changes
 	default:
-		_, err := fmt.Fprintf(p.w, "%s  rmv  %s  %s  %s\n", ts, name, s.Type, ev.Cause)
+		cause := string(ev.Cause)
+		if ev.Cause == browse.CauseAbsent {
+			cause = "absent (no longer in the server's answer)"
+		}
+		_, err := fmt.Fprintf(p.w, "%s  rmv  %s  %s  %s%s\n", ts, name, s.Type, cause, via)
 		return err
 	}
 }
@@ -383,6 +441,7 @@ type browseEventJSON struct {
 	Unanswered int          `json:"unansweredRefreshes"`
 	Changes    []changeJSON `json:"changes,omitempty"`
 	Cause      string       `json:"cause,omitempty"`
+	Plane      string       `json:"plane"` // "mdns eth0", "dns 10.88.0.9"
 	Records    []recordJSON `json:"records"`
 }
 
@@ -420,7 +479,7 @@ func eventJSON(ev browse.Event, now time.Time) browseEventJSON {
 		Event: string(ev.Kind), Time: ev.At.UTC().Format(time.RFC3339Nano),
 		Name: mdns.EscapeText(s.Name), Instance: txt.EscapeUTF8([]byte(s.Instance)), Type: s.Type, Domain: s.Domain,
 		Host: mdns.EscapeText(s.Host), Port: s.Port, Addrs: []string{}, Cause: string(ev.Cause), Records: []recordJSON{},
-		State: string(s.State), Unanswered: s.Unanswered,
+		State: string(s.State), Unanswered: s.Unanswered, Plane: s.Plane,
 	}
 	if !s.StateSince.IsZero() {
 		j.Since = s.StateSince.UTC().Format(time.RFC3339Nano)

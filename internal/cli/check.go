@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type checkOptions struct {
 	Started  bool
 	Read     string // a capture file instead of the network
 	FailOn   string // warn or fail: the level that exits 1
+	// DNS judges the DNS-SD data of a unicast DNS domain (--domain).
+	DNS         dnsFlags
+	CompareMDNS bool
 }
 
 func newCmdCheck(f *Factory, g *globalOptions) *cobra.Command {
@@ -76,6 +80,21 @@ warn: when anything warns too), 130 when interrupted.`,
 			if opts.FailOn != "fail" && opts.FailOn != "warn" {
 				return flagErrorf("--fail-on must be fail or warn, not %q", opts.FailOn)
 			}
+			if err := opts.DNS.check(); err != nil {
+				return err
+			}
+			if opts.DNS.wide() {
+				if opts.Active || opts.Started || opts.Read != "" {
+					return flagErrorf("--active, --started and --read judge mDNS responders; --domain judges a zone's DNS-SD data")
+				}
+				if strings.Count(opts.Target, "._") > 1 && !strings.HasPrefix(opts.Target, "_") {
+					return flagErrorf("with --domain give a service type (like _p2p._tcp), not an instance")
+				}
+				return checkWide(cmd.Context(), opts)
+			}
+			if opts.CompareMDNS {
+				return flagErrorf("--compare-mdns needs --domain DOMAIN")
+			}
 			return checkRun(cmd.Context(), opts)
 		},
 	}
@@ -84,6 +103,9 @@ warn: when anything warns too), 130 when interrupted.`,
 	cmd.Flags().BoolVar(&opts.Started, "started", false, "The responders start after check (or the capture): judge their probing too")
 	cmd.Flags().StringVar(&opts.Read, "read", "", "Judge a pcap or pcapng `file` (- for standard input) instead of the network")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "fail", "Exit 1 on this `level` and above: fail or warn")
+	opts.DNS.addDomain(cmd.Flags())
+	opts.DNS.addServer(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.CompareMDNS, "compare-mdns", false, "With --domain: also browse the same types on the link (mDNS) for --duration and compare TXT, port and host")
 	return cmd
 }
 
@@ -121,15 +143,7 @@ func checkRun(ctx context.Context, o *checkOptions) error {
 	}
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
-	fails, warns := 0, 0
-	for _, f := range rep.Findings {
-		switch f.Level {
-		case check.Fail:
-			fails++
-		case check.Warn:
-			warns++
-		}
-	}
+	fails, warns := countLevels(rep.Findings)
 	verdict := fmt.Sprintf("%d packets: %d failures, %d warnings", rep.Packets, fails, warns)
 	if o.Global.JSON {
 		// A summary for CI: counts by level and by rule.
@@ -151,19 +165,7 @@ func checkRun(ctx context.Context, o *checkOptions) error {
 		}
 	} else {
 		fmt.Fprintln(w, verdict)
-		for _, f := range rep.Findings {
-			var ev []string
-			for _, t := range f.Evidence {
-				if !t.IsZero() {
-					ev = append(ev, t.Format("15:04:05.000"))
-				}
-			}
-			evs := ""
-			if len(ev) > 0 {
-				evs = " [packets at " + strings.Join(ev, ", ") + "]"
-			}
-			fmt.Fprintf(w, "%-4s %s  %s: %s (%s)%s\n", f.Level, f.Responder, f.Rule, f.Message, f.Section, evs)
-		}
+		writeFindings(w, rep.Findings)
 	}
 	for _, s := range rep.Sent {
 		if s.Error != "" {
@@ -181,4 +183,33 @@ func checkRun(ctx context.Context, o *checkOptions) error {
 		return errSilent
 	}
 	return nil
+}
+
+func countLevels(fs []check.Finding) (fails, warns int) {
+	for _, f := range fs {
+		switch f.Level {
+		case check.Fail:
+			fails++
+		case check.Warn:
+			warns++
+		}
+	}
+	return fails, warns
+}
+
+// writeFindings prints findings one a line.
+func writeFindings(w io.Writer, fs []check.Finding) {
+	for _, f := range fs {
+		var ev []string
+		for _, t := range f.Evidence {
+			if !t.IsZero() {
+				ev = append(ev, t.Format("15:04:05.000"))
+			}
+		}
+		evs := ""
+		if len(ev) > 0 {
+			evs = " [packets at " + strings.Join(ev, ", ") + "]"
+		}
+		fmt.Fprintf(w, "%-4s %s  %s: %s (%s)%s\n", f.Level, f.Responder, f.Rule, f.Message, f.Section, evs)
+	}
 }

@@ -32,6 +32,9 @@ type queryOptions struct {
 	Legacy  bool
 	Timeout time.Duration
 	Loc     *time.Location
+	// DNS asks a unicast DNS server instead (--server).
+	DNS     dnsFlags
+	RawName string
 }
 
 func newCmdQuery(f *Factory, g *globalOptions) *cobra.Command {
@@ -53,6 +56,7 @@ leave out the cache-flush bit (RFC 6762 §6.7).`,
 		Args: positional(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = mdns.ParseName(args[0])
+			opts.RawName = args[0]
 			t, ok := mdns.ParseType(args[1])
 			if !ok {
 				return flagErrorf("unknown record type %q (try A, AAAA, PTR, SRV, TXT, ANY)", args[1])
@@ -61,12 +65,19 @@ leave out the cache-flush bit (RFC 6762 §6.7).`,
 			if opts.Timeout <= 0 {
 				return flagErrorf("--timeout must be positive, got %v", opts.Timeout)
 			}
+			if len(opts.DNS.Servers) > 0 {
+				if opts.QU || opts.Legacy {
+					return flagErrorf("--qu and --legacy are mDNS flags; --server asks a unicast DNS server")
+				}
+				return queryWide(cmd.Context(), opts)
+			}
 			return queryRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.QU, "qu", false, "Ask for a unicast reply (QU bit)")
 	cmd.Flags().BoolVar(&opts.Legacy, "legacy", false, "Send from an ephemeral port and expect a legacy unicast reply")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `duration` for answers")
+	opts.DNS.addServer(cmd.Flags())
 	return cmd
 }
 
@@ -188,6 +199,15 @@ when all hold, 1 with one line per unmet expectation.`,
 				return err
 			}
 			opts.Name = mdns.InstanceName(opts.Instance, opts.Service)
+			if err := opts.DNS.check(); err != nil {
+				return err
+			}
+			if opts.DNS.wide() {
+				if opts.QU || opts.QM {
+					return flagErrorf("--qu and --qm are mDNS flags; --domain resolves over unicast DNS")
+				}
+				return resolveWide(cmd.Context(), opts)
+			}
 			return resolveRun(cmd.Context(), opts)
 		},
 	}
@@ -195,6 +215,8 @@ when all hold, 1 with one line per unmet expectation.`,
 	cmd.Flags().BoolVar(&opts.QM, "qm", false, "Ask for multicast replies only (default: QU first where unicast replies can be watched)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "Wait this `duration` for answers")
 	opts.Expect.add(cmd.Flags())
+	opts.DNS.addDomain(cmd.Flags())
+	opts.DNS.addServer(cmd.Flags())
 	return cmd
 }
 

@@ -239,9 +239,10 @@ their exact bytes, decoded and linted.`,
 		newCmdTUI(f, g),
 		newCmdCheck(f, g),
 		newCmdDoctor(f, g),
+		newCmdDomains(f, g),
 	)
 	// Commands that write JSON with --json.
-	for _, path := range [][]string{{"version"}, {"capture"}, {"decode"}, {"txt", "decode"}, {"txt", "lint"}, {"browse"}, {"resolve"}, {"query"}, {"advertise"}, {"check"}, {"doctor"}, {"tui"}} {
+	for _, path := range [][]string{{"version"}, {"capture"}, {"decode"}, {"txt", "decode"}, {"txt", "lint"}, {"browse"}, {"resolve"}, {"query"}, {"advertise"}, {"check"}, {"doctor"}, {"tui"}, {"domains"}} {
 		if c, _, err := root.Find(path); err == nil {
 			if c.Annotations == nil {
 				c.Annotations = map[string]string{}

@@ -5,6 +5,7 @@ package netlab
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,12 @@ type AvahiConfig struct {
 	HostName string            // the daemon's host name (default: the namespace name)
 	Services map[string]string // static service files: name -> XML
 	DBus     bool              // run a private system D-Bus so avahi-browse/-publish work
+	// WideAreaServer, when valid, enables avahi's wide-area (unicast DNS)
+	// browsing with this server as the only resolver (a private
+	// /etc/resolv.conf, which avahi-daemon reads).
+	WideAreaServer netip.Addr
+	// BrowseDomains are extra domains avahi browses (browse-domains=).
+	BrowseDomains []string
 }
 
 // Avahi is a running avahi-daemon in a host.
@@ -75,7 +82,11 @@ func (h *Host) StartAvahi(t testing.TB, ctx context.Context, cfg AvahiConfig) *A
 		env = append(env, "DBUS_SYSTEM_BUS_ADDRESS="+a.BusAddress)
 	}
 	conf := "[server]\nhost-name=" + cfg.HostName + "\nuse-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=eth0\nenable-dbus=" + map[bool]string{true: "yes", false: "no"}[cfg.DBus] + "\n" +
-		"ratelimit-interval-usec=1000000\nratelimit-burst=1000\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
+		"ratelimit-interval-usec=1000000\nratelimit-burst=1000\n"
+	if len(cfg.BrowseDomains) > 0 {
+		conf += "browse-domains=" + strings.Join(cfg.BrowseDomains, ",") + "\n"
+	}
+	conf += "[wide-area]\nenable-wide-area=" + map[bool]string{true: "yes", false: "no"}[cfg.WideAreaServer.IsValid()] + "\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
 	if err := os.WriteFile(filepath.Join(etc, "avahi-daemon.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +95,15 @@ func (h *Host) StartAvahi(t testing.TB, ctx context.Context, cfg AvahiConfig) *A
 			t.Fatal(err)
 		}
 	}
-	script := fmt.Sprintf(`mkdir -p /etc/avahi /run/avahi-daemon && mount --bind %s /etc/avahi && mount --bind %s /run/avahi-daemon && exec %s --no-chroot --no-drop-root --no-rlimits --no-proc-title`, etc, runDir, avahi)
+	resolv := ""
+	if cfg.WideAreaServer.IsValid() {
+		rc := filepath.Join(dir, "resolv.conf")
+		if err := os.WriteFile(rc, []byte("nameserver "+cfg.WideAreaServer.String()+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resolv = fmt.Sprintf("mount --bind %s /etc/resolv.conf && ", rc)
+	}
+	script := fmt.Sprintf(`mkdir -p /etc/avahi /run/avahi-daemon && mount --bind %s /etc/avahi && mount --bind %s /run/avahi-daemon && %sexec %s --no-chroot --no-drop-root --no-rlimits --no-proc-title`, etc, runDir, resolv, avahi)
 	a.daemon = h.Command(ctx, "sh", "-c", script)
 	a.daemon.Env = append(a.daemon.Env, env...)
 	a.daemon.Stdout, a.daemon.Stderr = a.log, a.log
