@@ -407,7 +407,14 @@ func ZoneText(rrs []dns.RR) string {
 // Presentation is one record as a zone-file line; a TXT record kept as raw
 // RDATA is shown as its strings.
 func Presentation(rr dns.RR) string {
-	if g, ok := rr.(*dns.RFC3597); ok && g.Hdr.Rrtype == dns.TypeTXT && g.Rdata != "" {
+	if rr == nil {
+		return ""
+	}
+	if g, ok := rr.(*dns.RFC3597); ok && g.Hdr.Rrtype == dns.TypeTXT && g.Rdata == "" {
+		// Zero-length RDATA has no string form: RFC 3597's generic syntax.
+		return g.Hdr.String() + `\# 0`
+	}
+	if g, ok := rr.(*dns.RFC3597); ok && g.Hdr.Rrtype == dns.TypeTXT {
 		buf := make([]byte, dns.Len(g)+64)
 		if n, err := dns.PackRR(g, buf, 0, nil, false); err == nil {
 			if t, _, err := dns.UnpackRR(buf[:n], 0); err == nil {
@@ -416,4 +423,17 @@ func Presentation(rr dns.RR) string {
 		}
 	}
 	return rr.String()
+}
+
+// RecordLine is a received record as a zone-file line: TXT from its exact
+// RDATA, any type miekg/dns cannot decode in RFC 3597 generic syntax.
+func RecordLine(r *mdns.Record) string {
+	if r.Type == dns.TypeTXT {
+		return Presentation(TXTRecord(r.Name, r.TTL, r.Data))
+	}
+	if rr := r.RR(); rr != nil {
+		return rr.String()
+	}
+	g := &dns.RFC3597{Hdr: dns.RR_Header{Name: r.Name, Rrtype: r.Type, Class: r.Class, Ttl: r.TTL}, Rdata: hex.EncodeToString(r.Data)}
+	return g.String()
 }

@@ -141,6 +141,31 @@ func TestWideAreaRegisterDigReadsBack(t *testing.T) {
 		t.Errorf("_services PTR: %q", got)
 	}
 
+	// browse --zone prints what a zone holds for the type; query --server
+	// prints the reply with the TXT bytes.
+	zone, err := h1.Command(ctx, bin, "browse", "--zone", "--domain", "example.test", "--server", "10.88.0.2", "_p2p._tcp").Output()
+	if err != nil {
+		t.Fatalf("browse --zone: %v", err)
+	}
+	wantZone := "_p2p._tcp.example.test.\t120\tIN\tPTR\tNode\\ 1._p2p._tcp.example.test.\n" +
+		"Node\\ 1._p2p._tcp.example.test.\t120\tIN\tSRV\t0 0 4001 node1.example.test.\n" +
+		"Node\\ 1._p2p._tcp.example.test.\t120\tIN\tTXT\t\"key=value\"\n" +
+		"node1.example.test.\t120\tIN\tA\t10.88.0.1\n"
+	if string(zone) != wantZone {
+		t.Errorf("browse --zone:\n%s\nwant:\n%s", zone, wantZone)
+	}
+	q, err := h1.Command(ctx, bin, "query", "--server", "10.88.0.2", "Node 1._p2p._tcp.example.test", "TXT", "--json").Output()
+	if err != nil {
+		t.Fatalf("query --server: %v", err)
+	}
+	var reply struct {
+		Transport, Rcode string
+		Answers          []struct{ Type, RData string }
+	}
+	if err := json.Unmarshal(q, &reply); err != nil || reply.Rcode != "NOERROR" || reply.Transport != "udp" || len(reply.Answers) != 1 || reply.Answers[0].RData != "096b65793d76616c7565" {
+		t.Errorf("query --server: %v %s", err, q)
+	}
+
 	fmt.Fprintln(stdin, "txt key=changed flag")
 	upd := netlab.WaitLine(t, lines, 10*time.Second, netlab.Containing("txt-updated"))
 	if !strings.Contains(upd, `"key=changed"`) {

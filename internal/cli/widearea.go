@@ -286,7 +286,7 @@ func browseWide(ctx context.Context, o *browseOptions) error {
 		for _, s := range svcs {
 			if o.Zone {
 				for _, r := range s.Records {
-					fmt.Fprintln(w, widearea.Presentation(r.RR()))
+					fmt.Fprintln(w, widearea.RecordLine(&r.Record))
 				}
 				continue
 			}
@@ -499,7 +499,7 @@ func writeReply(w io.Writer, r *widearea.Reply, asJSON bool) error {
 				if rec.Type == dns.TypeOPT {
 					continue
 				}
-				*out = append(*out, rrJSON{Name: mdns.EscapeText(rec.Name), Type: mdns.TypeString(rec.Type), TTL: rec.TTL, RData: hex.EncodeToString(rec.Data), Text: widearea.Presentation(rec.RR())})
+				*out = append(*out, rrJSON{Name: mdns.EscapeText(rec.Name), Type: mdns.TypeString(rec.Type), TTL: rec.TTL, RData: hex.EncodeToString(rec.Data), Text: widearea.RecordLine(&rec)})
 			}
 		}
 		return json.NewEncoder(w).Encode(j)
@@ -511,7 +511,7 @@ func writeReply(w io.Writer, r *widearea.Reply, asJSON bool) error {
 			if rec.Type == dns.TypeOPT {
 				continue
 			}
-			line := widearea.Presentation(rec.RR())
+			line := widearea.RecordLine(&rec)
 			if rec.Type == dns.TypeTXT {
 				line += fmt.Sprintf("   ; %d bytes %s", len(rec.Data), dump.TXTText(rec.Data))
 			}
