@@ -328,7 +328,11 @@ func (m Model) rowLine(r *row, c cols, selected bool) string {
 	case s.State == browse.StateStale:
 		level = 2
 	}
-	line := c.line([numCols]string{label(s.Instance), b, state, hp, strings.Join(addrs, " "), dur(m.now.Sub(r.first)), ttl, s.Type})
+	name := label(s.Instance)
+	if wideArea(s) { // an instance from a DNS server: its domain says so
+		name += " @" + mdns.EscapeText(strings.TrimSuffix(s.Domain, "."))
+	}
+	line := c.line([numCols]string{name, b, state, hp, strings.Join(addrs, " "), dur(m.now.Sub(r.first)), ttl, s.Type})
 	switch {
 	case selected:
 		return m.styles.Selected.Render(line)
@@ -475,7 +479,11 @@ func (m Model) styled(level int, s string) string {
 func (m Model) detailLines(r *row) []string {
 	s := &r.svc
 	st := m.styles
-	out := []string{st.PaneTitle.Render(displayName(s)) + "  " + st.Dim.Render(fmt.Sprintf("host %s port %d", mdns.EscapeText(s.Host), s.Port))}
+	where := fmt.Sprintf("host %s port %d", mdns.EscapeText(s.Host), s.Port)
+	if wideArea(s) {
+		where += "  via " + mdns.EscapeText(s.Plane) + " (unicast DNS, polled)"
+	}
+	out := []string{st.PaneTitle.Render(displayName(s)) + "  " + st.Dim.Render(where)}
 	state, level := m.stateLine(r)
 	verdict, vlevel := m.verdict(r)
 	out = append(out, m.styled(level, state), m.styled(vlevel, verdict))
@@ -636,3 +644,7 @@ func hexDump(b []byte, n int) string {
 	}
 	return sb.String()
 }
+
+// wideArea reports whether an instance came from a DNS server (wide-area
+// DNS-SD) rather than from mDNS on the link.
+func wideArea(s *browse.Service) bool { return strings.HasPrefix(s.Plane, "dns") }

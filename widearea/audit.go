@@ -72,7 +72,7 @@ func (c *Client) AuditZone(ctx context.Context, domain string, types []string) (
 	// Service types: given, or enumerated (RFC 6763 §9).
 	a.Types = types
 	servicesName := "_services._dns-sd._udp." + domain
-	r, err := c.Ask(ctx, servicesName, dns.TypePTR)
+	r, err := c.Lookup(ctx, servicesName, dns.TypePTR)
 	if err != nil {
 		return a, err
 	}

@@ -29,6 +29,10 @@ type BrowseConfig struct {
 	// MaxInstances bounds the instances tracked per type (default 10,000);
 	// beyond it instances are counted, not resolved.
 	MaxInstances int
+	// OnProblem, when set, is told of every PTR question that got no
+	// usable answer (no reply, SERVFAIL, REFUSED...): the instances known
+	// are kept, and the name is asked again at Floor.
+	OnProblem func(error)
 }
 
 func (c *BrowseConfig) defaults() {
@@ -113,7 +117,7 @@ func (b *Browser) Run(ctx context.Context, fn func(browse.Event) error) error {
 				}
 			}
 			evs, due, err := b.round(ctx, t, state[i], now.Before(ptrDue[i]))
-			if err != nil {
+			if err != nil && !isRoundError(err) {
 				return err
 			}
 			if !due.IsZero() {
@@ -141,12 +145,28 @@ func (b *Browser) Run(ctx context.Context, fn func(browse.Event) error) error {
 	}
 }
 
-// Once runs one round for every type and returns the instances found.
+// roundError is a PTR question without a usable answer: Run goes on,
+// Once fails.
+type roundError struct{ err error }
+
+func (e *roundError) Error() string { return e.err.Error() }
+func (e *roundError) Unwrap() error { return e.err }
+
+func isRoundError(err error) bool {
+	_, ok := err.(*roundError)
+	return ok
+}
+
+// Once runs one round for every type and returns the instances found; a
+// PTR question without a usable answer is an error.
 func (b *Browser) Once(ctx context.Context) ([]browse.Service, error) {
 	var out []browse.Service
 	for _, t := range b.types {
 		st := map[string]*known{}
 		if _, _, err := b.round(ctx, t, st, false); err != nil {
+			if re, ok := err.(*roundError); ok {
+				return out, re.err
+			}
 			return out, err
 		}
 		for _, k := range st {
@@ -193,14 +213,18 @@ func (b *Browser) round(ctx context.Context, name string, st map[string]*known, 
 	var ptrDue time.Time
 	present := map[string]browse.Record{}
 	if !skipPTR {
-		r, err := b.c.Ask(ctx, name, dns.TypePTR)
+		r, err := b.c.Lookup(ctx, name, dns.TypePTR)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, time.Time{}, ctx.Err()
 			}
-			// No answer: keep what is known, ask again at the floor.
+			// No usable answer: keep what is known (a SERVFAIL is not
+			// "no instances"), ask again at the floor.
 			b.count(func(s *BrowseStats) { s.Failed++ })
-			return nil, now.Add(b.cfg.Floor), nil
+			if b.cfg.OnProblem != nil {
+				b.cfg.OnProblem(err)
+			}
+			return nil, now.Add(b.cfg.Floor), &roundError{err}
 		}
 		b.count(func(s *BrowseStats) { s.Rounds++ })
 		minTTL := uint32(0)
@@ -330,9 +354,9 @@ func (c *Client) Resolve(ctx context.Context, name string) (browse.Service, erro
 			firstErr = err
 		}
 	}
-	srvR, err := c.Ask(ctx, name, dns.TypeSRV)
+	srvR, err := c.Lookup(ctx, name, dns.TypeSRV)
 	keep(err)
-	txtR, err := c.Ask(ctx, name, dns.TypeTXT)
+	txtR, err := c.Lookup(ctx, name, dns.TypeTXT)
 	keep(err)
 	if srvR != nil {
 		s.Plane = srvR.Plane()
@@ -366,7 +390,7 @@ func (c *Client) Resolve(ctx context.Context, name string) (browse.Service, erro
 	}
 	if s.Host != "" {
 		for _, typ := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			r, err := c.Ask(ctx, s.Host, typ)
+			r, err := c.Lookup(ctx, s.Host, typ)
 			keep(err)
 			if r == nil {
 				continue

@@ -99,6 +99,36 @@ func ParseServer(s string) (netip.AddrPort, error) {
 // ErrNoServer means no server gave a usable reply.
 var ErrNoServer = errors.New("no DNS server answered")
 
+// AnswerError is a reply that answers nothing: an rcode other than
+// NOERROR and NXDOMAIN (SERVFAIL, REFUSED...). NXDOMAIN is an answer: the
+// name does not exist.
+type AnswerError struct {
+	Name   string
+	Type   uint16
+	Rcode  int
+	Server netip.AddrPort
+}
+
+func (e *AnswerError) Error() string {
+	code := dns.RcodeToString[e.Rcode]
+	if code == "" {
+		code = fmt.Sprintf("rcode %d", e.Rcode)
+	}
+	return fmt.Sprintf("%s answered %s for %s %s", ServerString(e.Server), code, mdns.EscapeText(e.Name), dns.TypeToString[e.Type])
+}
+
+// Check returns an AnswerError when the reply answers nothing.
+func (r *Reply) Check() error {
+	if r.Msg.Rcode == dns.RcodeSuccess || r.Msg.Rcode == dns.RcodeNameError {
+		return nil
+	}
+	var q dns.Question
+	if len(r.Msg.Question) > 0 {
+		q = r.Msg.Question[0]
+	}
+	return &AnswerError{Name: q.Name, Type: q.Qtype, Rcode: r.Msg.Rcode, Server: r.Server}
+}
+
 // Question builds a query for name and type, recursion desired (a stub
 // resolver's question), EDNS0 with UDPSize and DO off.
 func Question(name string, qtype uint16) *dns.Msg {
@@ -111,9 +141,22 @@ func Question(name string, qtype uint16) *dns.Msg {
 
 // Ask sends a question for name and type and returns the first usable
 // reply. A reply with an error rcode (NXDOMAIN, SERVFAIL...) is usable:
-// it is the server's answer.
+// it is the server's answer (Reply.Check tells which answer nothing).
 func (c *Client) Ask(ctx context.Context, name string, qtype uint16) (*Reply, error) {
 	return c.Exchange(ctx, Question(name, qtype), nil)
+}
+
+// Lookup is Ask for a browser: a reply that answers nothing (SERVFAIL,
+// REFUSED...) is an error too, so that it is never taken for "no records".
+func (c *Client) Lookup(ctx context.Context, name string, qtype uint16) (*Reply, error) {
+	r, err := c.Ask(ctx, name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Exchange sends m to each server in turn (Tries rounds) and returns the

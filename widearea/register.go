@@ -200,7 +200,7 @@ func (g *Registrar) Register(ctx context.Context, onRename func(old, new string)
 		if t != dns.TypeA && t != dns.TypeAAAA {
 			continue
 		}
-		r, err := g.c.Ask(ctx, rr.Header().Name, t)
+		r, err := g.c.Lookup(ctx, rr.Header().Name, t)
 		if err != nil {
 			return nil, fmt.Errorf("asking whether %s %s is in the zone: %w", rr.Header().Name, dns.TypeToString[t], err)
 		}
@@ -311,7 +311,7 @@ const maxSharedCheck = 100
 func (g *Registrar) hostShared(ctx context.Context) string {
 	typeName := trimDot(g.reg.Type) + "." + dns.Fqdn(g.reg.Domain)
 	unknown := "whether another instance uses the host could not be found out"
-	r, err := g.c.Ask(ctx, typeName, dns.TypePTR)
+	r, err := g.c.Lookup(ctx, typeName, dns.TypePTR)
 	if err != nil {
 		return unknown
 	}
@@ -324,7 +324,7 @@ func (g *Registrar) hostShared(ctx context.Context) string {
 		if n++; n > maxSharedCheck {
 			return unknown
 		}
-		sr, err := g.c.Ask(ctx, ptr.Ptr, dns.TypeSRV)
+		sr, err := g.c.Lookup(ctx, ptr.Ptr, dns.TypeSRV)
 		if err != nil {
 			return unknown
 		}

@@ -484,3 +484,34 @@ func TestWideAreaZoneTextLoadsIntoNamed(t *testing.T) {
 		t.Errorf("avahi-browse -d example.test did not resolve the instance bonjourctl registered:\n%s\navahi log:\n%s", got, av.Log())
 	}
 }
+
+// TestWideAreaTUI: the TUI browses mDNS on the link and example.test on
+// BIND side by side: an instance nsupdate put in the zone shows with its
+// domain and, selected, its plane; one bonjourctl advertises on mDNS shows
+// beside it; r re-asks the DNS server for the wide-area one.
+func TestWideAreaTUI(t *testing.T) {
+	w := newWideLab(t, 2)
+	netlab.LookPath(t, "tmux")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w.nsupdate(t,
+		"update add _http._tcp.example.test. 60 PTR web._http._tcp.example.test.",
+		"update add web._http._tcp.example.test. 60 SRV 0 0 8080 ns1.example.test.",
+		`update add web._http._tcp.example.test. 60 TXT "path=/wide"`)
+	adv := w.lab.Host(2).Command(ctx, bin, "advertise", "Local Web", "_http._tcp", "80", "-i", "eth0", "--host", "lw", "--ip", "10.88.0.2", "--txt", "path=/local")
+	netlab.WaitLine(t, netlab.Lines(t, adv), 15*time.Second, netlab.Containing("announced"))
+
+	tm := netlab.NewTmux(t, ctx, "ip netns exec "+w.lab.Host(1).NS+" "+bin+" tui -i eth0 --domain example.test --server 10.88.0.2 --poll-floor 1s _http._tcp")
+	s := tm.Wait("web @example.test", 15*time.Second)
+	if !strings.Contains(s, "Local Web") {
+		s = tm.Wait("Local Web", 10*time.Second)
+	}
+	tm.Keys("Down") // sorted by name: "Local Web", then "web"
+	s = tm.Wait("via dns 10.88.0.2", 10*time.Second)
+	if !strings.Contains(s, "path=/wide") || !strings.Contains(s, "dns/udp") {
+		t.Errorf("the wide-area instance's detail:\n%s", s)
+	}
+	tm.Keys("r")
+	tm.Wait("example.test.: dns 10.88.0.2 answered in", 10*time.Second)
+	tm.Quit()
+}

@@ -17,6 +17,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
 	"github.com/bonjourctl/bonjourctl/browse"
@@ -24,6 +25,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/tui"
+	"github.com/bonjourctl/bonjourctl/widearea"
 )
 
 type tuiOptions struct {
@@ -35,6 +37,9 @@ type tuiOptions struct {
 	Signals bool
 	Started time.Time // the process's start (zero in tests)
 	Read    string    // a capture file to step through instead of the network
+	// DNS also browses a unicast DNS domain (wide-area), beside mDNS.
+	DNS       dnsFlags
+	PollFloor time.Duration
 }
 
 func newCmdTUI(f *Factory, g *globalOptions) *cobra.Command {
@@ -69,10 +74,22 @@ t jumps to a time of day, +2.5s from the start, or end (backwards too).`,
 			if opts.Read == "-" {
 				return flagErrorf("tui --read needs a file: the TUI reads its keys from standard input")
 			}
+			if err := opts.DNS.check(); err != nil {
+				return err
+			}
+			if opts.DNS.wide() && opts.Read != "" {
+				return flagErrorf("--read and --domain cannot be used together (a capture holds mDNS)")
+			}
+			if opts.PollFloor < time.Second {
+				return flagErrorf("--poll-floor must be at least 1s, got %v", opts.PollFloor)
+			}
 			return tuiRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Read, "read", "", "Step through a pcap or pcapng `file` instead of the network")
+	cmd.Flags().StringVar(&opts.DNS.Domain, "domain", "", "Also browse this `domain` over unicast DNS (wide-area DNS-SD), beside mDNS on the link")
+	opts.DNS.addServer(cmd.Flags())
+	cmd.Flags().DurationVar(&opts.PollFloor, "poll-floor", 10*time.Second, "With --domain: ask a name again no sooner than this `duration`")
 	return cmd
 }
 
@@ -102,6 +119,9 @@ type tuiBackend struct {
 	b    *browse.Browser
 	link Link
 	dir  string // where exports go (the working directory, absolute)
+	// wide asks the DNS server for instances of wideDomain.
+	wide       *widearea.Client
+	wideDomain string
 }
 
 // EventsDropped counts the events the engine could not hand to the UI.
@@ -111,6 +131,9 @@ func (b tuiBackend) EventsDropped() uint64 { return b.b.Stats().EventsDropped }
 // browser on the link sees the answers) and reports what came back within
 // a second: who answered which, and how fast.
 func (b tuiBackend) Requery(name string) (string, error) {
+	if b.wide != nil && strings.HasSuffix(mdns.NameKey(mdns.ParseFQDN(name)), "."+mdns.NameKey(b.wideDomain)) {
+		return b.requeryDNS(name)
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, time.Second)
 	defer cancel()
 	type answer struct {
@@ -153,6 +176,30 @@ func (b tuiBackend) Requery(name string) (string, error) {
 	report := strings.Join(parts, "; ")
 	if len(got) < 2 {
 		report += " (a responder stays silent for a record it multicast under a second before, RFC 6762 §6: r again to retry)"
+	}
+	return report, nil
+}
+
+// requeryDNS asks the DNS server for a wide-area instance again.
+func (b tuiBackend) requeryDNS(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	s, err := b.wide.Resolve(ctx, name)
+	took := time.Since(start).Round(100 * time.Microsecond)
+	if err != nil && len(s.Records) == 0 {
+		return "", err
+	}
+	var got []string
+	for _, r := range s.Records {
+		got = append(got, mdns.TypeString(r.Type)+" over "+strings.TrimPrefix(r.IfName, "dns/"))
+	}
+	report := fmt.Sprintf("%s answered in %v: %s", s.Plane, took, strings.Join(got, ", "))
+	if m := wideMissing(&s); len(m) > 0 {
+		report += "; no " + strings.Join(m, ", ")
+	}
+	if err != nil {
+		report += " (" + err.Error() + ")"
 	}
 	return report, nil
 }
@@ -266,9 +313,33 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 	} else {
 		b.Browse(o.Types...)
 	}
+	backend := tuiBackend{ctx: ctx, b: b, link: link, dir: workDir()}
+	var wb *widearea.Browser
+	if o.DNS.wide() {
+		c, err := dnsClient(o.DNS.Servers)
+		if err != nil {
+			return err
+		}
+		types, err := wideTypes(ctx, c, dns.Fqdn(o.DNS.Domain), o.Types)
+		if err != nil {
+			return err
+		}
+		// Problems are told by the instances' state and the re-query
+		// report: the TUI owns the terminal.
+		wb = widearea.NewBrowser(c, o.DNS.Domain, types, widearea.BrowseConfig{Floor: o.PollFloor})
+		backend.wide, backend.wideDomain = c, dns.Fqdn(o.DNS.Domain)
+	}
 	sub := link.Subscribe("tui wire pane", 4096)
-	var wg sync.WaitGroup
-	var browseErr error
+	var wg, producers sync.WaitGroup
+	var browseErr, wideErr error
+	send := func(ev browse.Event) error {
+		select {
+		case events <- ev:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -276,25 +347,32 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 		defer sub.Close()
 		wireTap(ctx, sub, packets)
 	}()
+	producers.Add(1)
+	go func() {
+		defer producers.Done()
+		browseErr = b.Run(ctx, send)
+	}()
+	if wb != nil {
+		producers.Add(1)
+		go func() {
+			defer producers.Done()
+			wideErr = wb.Run(ctx, send)
+		}()
+	}
 	go func() {
 		defer wg.Done()
-		defer close(events) // unblocks the UI's pending wait
-		browseErr = b.Run(ctx, func(ev browse.Event) error {
-			select {
-			case events <- ev:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
+		producers.Wait()
+		close(events) // unblocks the UI's pending wait
 	}()
-	_, uiErr := tea.NewProgram(tui.New(events, packets, tuiBackend{ctx: ctx, b: b, link: link, dir: workDir()}), o.teaOptions(ctx)...).Run()
+	_, uiErr := tea.NewProgram(tui.New(events, packets, backend), o.teaOptions(ctx)...).Run()
 	interrupted := ctx.Err() != nil // a signal (SIGTERM, SIGINT) ended it
 	cancel()                        // the UI has exited: stop browsing
 	wg.Wait()
 	uiErr = uiExit(uiErr, interrupted)
-	if browseErr != nil && !errors.Is(browseErr, context.Canceled) && !errors.Is(browseErr, net.ErrClosed) {
-		return errors.Join(uiErr, browseErr)
+	for _, err := range []error{browseErr, wideErr} {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
+			uiErr = errors.Join(uiErr, err)
+		}
 	}
 	return uiErr
 }

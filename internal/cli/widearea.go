@@ -244,27 +244,25 @@ func browseWide(ctx context.Context, o *browseOptions) error {
 		return err
 	}
 	domain := dns.Fqdn(o.DNS.Domain)
-	types := o.Types
-	if len(types) == 0 {
-		r, err := c.Ask(ctx, "_services._dns-sd._udp."+domain, dns.TypePTR)
-		if err != nil {
-			return err
-		}
-		for _, rec := range r.Parsed.Answers {
-			if t, ok := rec.Target(); ok && rec.Type == dns.TypePTR {
-				t = strings.TrimSuffix(strings.TrimSuffix(t, "."), "."+strings.TrimSuffix(domain, "."))
-				types = append(types, t)
-				if !o.Global.JSON {
-					fmt.Fprintf(o.IO.ErrOut, "found service type %s\n", mdns.EscapeText(t))
-				}
-			}
-		}
-		if len(types) == 0 {
-			return fmt.Errorf("_services._dns-sd._udp.%s has no PTR records at %s (%s): name a service type to browse", domain, widearea.ServerString(r.Server), dns.RcodeToString[r.Msg.Rcode])
+	types, err := wideTypes(ctx, c, domain, o.Types)
+	if err != nil {
+		return err
+	}
+	if len(o.Types) == 0 && !o.Global.JSON {
+		for _, t := range types {
+			fmt.Fprintf(o.IO.ErrOut, "found service type %s\n", mdns.EscapeText(t))
 		}
 	}
-	b := widearea.NewBrowser(c, domain, types, widearea.BrowseConfig{Floor: o.PollFloor})
-	fmt.Fprintf(o.IO.ErrOut, "browsing %s in %s at %s (DNS; polled at the records' TTLs, at least %v apart)\n", strings.Join(types, ", "), domain, serverList(c), o.PollFloor)
+	cfg := widearea.BrowseConfig{Floor: o.PollFloor}
+	if o.Once || o.Zone {
+		fmt.Fprintf(o.IO.ErrOut, "browsing %s in %s at %s (DNS, one round)\n", strings.Join(types, ", "), domain, serverList(c))
+	} else {
+		cfg.OnProblem = func(err error) {
+			fmt.Fprintf(o.IO.ErrOut, "%s: no usable answer (%v); the instances known are kept, asked again in %v\n", time.Now().In(o.Loc).Format("15:04:05.000"), err, o.PollFloor)
+		}
+		fmt.Fprintf(o.IO.ErrOut, "browsing %s in %s at %s (DNS; polled at the records' TTLs, at least %v apart)\n", strings.Join(types, ", "), domain, serverList(c), o.PollFloor)
+	}
+	b := widearea.NewBrowser(c, domain, types, cfg)
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
 	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}
@@ -337,6 +335,28 @@ func browseWide(ctx context.Context, o *browseOptions) error {
 	}
 	w.Flush()
 	return o.verdict(met, watched, o.Timeout)
+}
+
+// wideTypes returns the types given, or those the domain's
+// _services._dns-sd._udp PTR records list (RFC 6763 §9).
+func wideTypes(ctx context.Context, c *widearea.Client, domain string, given []string) ([]string, error) {
+	if len(given) > 0 {
+		return given, nil
+	}
+	r, err := c.Lookup(ctx, "_services._dns-sd._udp."+domain, dns.TypePTR)
+	if err != nil {
+		return nil, err
+	}
+	var types []string
+	for _, rec := range r.Parsed.Answers {
+		if t, ok := rec.Target(); ok && rec.Type == dns.TypePTR {
+			types = append(types, strings.TrimSuffix(strings.TrimSuffix(t, "."), "."+strings.TrimSuffix(domain, ".")))
+		}
+	}
+	if len(types) == 0 {
+		return nil, fmt.Errorf("_services._dns-sd._udp.%s has no PTR records at %s (%s): name a service type to browse", domain, widearea.ServerString(r.Server), dns.RcodeToString[r.Msg.Rcode])
+	}
+	return types, nil
 }
 
 // ---- resolve --domain ----

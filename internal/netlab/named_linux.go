@@ -27,6 +27,10 @@ type NamedConfig struct {
 	// MaxUDP is the largest UDP reply the server sends (0: BIND's default,
 	// 1232 bytes); longer replies are truncated (TC) for TCP.
 	MaxUDP int
+	// Options are extra lines for the options block, e.g.
+	// "max-records-per-type 0;" (BIND 9.18.28 and later refuse an RRset
+	// of more than 100 records by default).
+	Options []string
 }
 
 // Named is a running named in a host.
@@ -62,6 +66,9 @@ func (h *Host) StartNamed(t testing.TB, ctx context.Context, cfg NamedConfig) *N
 `, dir, h.IPv4)
 	if cfg.MaxUDP > 0 {
 		fmt.Fprintf(&conf, "\tmax-udp-size %d;\n\tedns-udp-size %d;\n", cfg.MaxUDP, cfg.MaxUDP)
+	}
+	for _, o := range cfg.Options {
+		fmt.Fprintf(&conf, "\t%s\n", o)
 	}
 	conf.WriteString("};\ncontrols { };\n")
 	names := make([]string, 0, len(cfg.Keys))
@@ -116,6 +123,9 @@ func (h *Host) StartNamed(t testing.TB, ctx context.Context, cfg NamedConfig) *N
 	}
 	if !strings.Contains(n.log.String(), " running\n") {
 		t.Fatalf("named in %s did not start:\n%s", h.NS, n.log.String())
+	}
+	if strings.Contains(n.log.String(), "not loaded due to errors") {
+		t.Fatalf("named in %s did not load a zone:\n%s", h.NS, fromLine(n.log.String(), "loading configuration"))
 	}
 	return n
 }
