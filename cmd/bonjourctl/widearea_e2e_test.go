@@ -515,3 +515,39 @@ func TestWideAreaTUI(t *testing.T) {
 	tm.Wait("example.test.: dns 10.88.0.2 answered in", 10*time.Second)
 	tm.Quit()
 }
+
+// TestWideAreaCheckComparesMDNS: the same instance name on the link
+// (bonjourctl advertise) and in the zone (nsupdate), with another port and
+// TXT: check --domain --compare-mdns says how they differ.
+func TestWideAreaCheckComparesMDNS(t *testing.T) {
+	w := newWideLab(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w.nsupdate(t,
+		"update add _http._tcp.example.test. 60 PTR Twin._http._tcp.example.test.",
+		"update add Twin._http._tcp.example.test. 60 SRV 0 0 8080 tw.example.test.",
+		"update add tw.example.test. 60 A 10.88.0.2",
+		`update add Twin._http._tcp.example.test. 60 TXT "path=/wide"`)
+	adv := w.lab.Host(2).Command(ctx, bin, "advertise", "Twin", "_http._tcp", "80", "-i", "eth0", "--host", "tw", "--ip", "10.88.0.2", "--txt", "path=/local")
+	netlab.WaitLine(t, netlab.Lines(t, adv), 15*time.Second, netlab.Containing("announced"))
+	out, err := w.lab.Host(1).Command(ctx, bin, "check", "-i", "eth0", "--domain", "example.test", "--server", "10.88.0.2", "--compare-mdns", "-d", "3s", "--json", "_http._tcp").Output()
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	var rep struct {
+		Rules    map[string]int
+		Findings []struct{ Rule, Message, Responder string }
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rules["mdns-dns-differ"] != 1 || rep.Rules["type-not-enumerated"] != 1 {
+		t.Errorf("rules: %v", rep.Rules)
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == "mdns-dns-differ" && (!strings.Contains(f.Message, "port 8080 in DNS, 80 on mDNS") || !strings.Contains(f.Message, "path=/wide") ||
+			!strings.Contains(f.Message, "path=/local") || f.Responder != "dns 10.88.0.2 / mdns eth0") {
+			t.Errorf("finding: %+v", f)
+		}
+	}
+}

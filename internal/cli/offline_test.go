@@ -168,3 +168,43 @@ func TestExitCodesAndFlags(t *testing.T) {
 		t.Errorf("--from dig: exit %d %q", code, out)
 	}
 }
+
+// TestWideAreaFlags: the DNS plane's flags refuse what cannot work, before
+// anything is sent; --print-zone needs no server.
+func TestWideAreaFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"browse", "--server", "10.0.0.53", "_p2p._tcp"}, "--server needs --domain DOMAIN"},
+		{[]string{"browse", "--zone", "_p2p._tcp"}, "--zone needs --domain DOMAIN"},
+		{[]string{"browse", "--domain", "example.test", "--read", "x.pcap", "_p2p._tcp"}, "--read and --domain cannot be used together"},
+		{[]string{"browse", "--domain", "example.test", "--poll-floor", "10ms", "_p2p._tcp"}, "--poll-floor must be at least 1s"},
+		{[]string{"resolve", "--domain", "example.test", "--qu", "n", "_p2p._tcp"}, "--qu and --qm are mDNS flags"},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--domain", "example.test"}, "--domain example.test needs --server ADDR"},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--tsig", "k:hmac-sha256:c2Vj"}, "need --domain DOMAIN"},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--domain", "example.test", "--server", "10.0.0.53", "--raw", "no-probe"}, "--raw no-probe is an mDNS fault"},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--domain", "example.test", "--server", "10.0.0.53", "--lease", "5s"}, "--lease must be at least 30s"},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--domain", "example.test", "--server", "dns.example"}, `server "dns.example" is not an IP address`},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--domain", "example.test", "--server", "10.0.0.53", "--tsig", "k:hmac:c2Vj"}, `TSIG algorithm "hmac" is not one of`},
+		{[]string{"advertise", "n", "_p2p._tcp", "1", "--domain", "example.test", "--server", "10.0.0.53", "--tsig-file", "testdata/absent.key"}, "--tsig-file:"},
+		{[]string{"check", "--domain", "example.test", "--active", "_p2p._tcp"}, "judge mDNS responders"},
+		{[]string{"check", "--compare-mdns", "_p2p._tcp"}, "--compare-mdns needs --domain"},
+		{[]string{"query", "--server", "10.0.0.53", "--qu", "x.example", "A"}, "--qu and --legacy are mDNS flags"},
+	} {
+		code, _, errOut := run(t, "", c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+	code, out, errOut := run(t, "", "advertise", "Node 1", "_p2p._tcp", "4001", "--txt", "key=value", "--domain", "example.test", "--host", "node1", "--ip", "10.0.0.7", "--print-zone")
+	want := "; txt  TXT RDATA 10 bytes: 096b65793d76616c7565  [9]\"key=value\"\n" +
+		"_p2p._tcp.example.test.\t120\tIN\tPTR\tNode\\ 1._p2p._tcp.example.test.\n" +
+		"Node\\ 1._p2p._tcp.example.test.\t120\tIN\tSRV\t0 0 4001 node1.example.test.\n" +
+		"Node\\ 1._p2p._tcp.example.test.\t120\tIN\tTXT\t\"key=value\"\n" +
+		"node1.example.test.\t120\tIN\tA\t10.0.0.7\n" +
+		"_services._dns-sd._udp.example.test.\t120\tIN\tPTR\t_p2p._tcp.example.test.\n"
+	if code != 0 || out != want {
+		t.Errorf("--print-zone: exit %d\n%s\nwant:\n%s\nstderr: %s", code, out, want, errOut)
+	}
+}
