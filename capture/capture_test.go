@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -42,26 +43,29 @@ func TestLiveAccounts(t *testing.T) {
 			done <- err
 		}()
 		synctest.Wait()
+		other := packet(t, "_p2p._tcp.local.")
+		other.IfIndex = 9
+		n.Push(other)
+		// Live closes the link once --count is reached, possibly before
+		// the last of these is pushed: those never reach it, and are not
+		// received. What it received must all be accounted for.
 		for i := 0; i < 5; i++ {
 			n.Push(packet(t, "_p2p._tcp.local."))
 			n.Push(packet(t, "_http._tcp.local."))
 		}
-		other := packet(t, "_p2p._tcp.local.")
-		other.IfIndex = 9
-		n.Push(other)
 		synctest.Wait()
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if sum.Received != 11 || sum.OtherInterface != 1 || sum.Shown != 3 || sum.Lost != 0 ||
+		if sum.Received < 6 || sum.OtherInterface != 1 || sum.Shown != 3 || sum.Lost != 0 ||
 			uint64(sum.Shown+sum.FilteredOut+sum.NotShown)+sum.Lost+sum.OtherInterface != sum.Received {
-			t.Errorf("summary %+v does not account for 11 packets", sum)
+			t.Errorf("summary %+v does not account for the %d packets received", sum, sum.Received)
 		}
 		if got := strings.Count(out.String(), "query id 0"); got != 3 {
 			t.Errorf("%d packets printed, want 3:\n%s", got, out.String())
 		}
-		if !strings.HasPrefix(sum.String(), "10 packets received, 3 shown, ") || !strings.Contains(sum.String(), "; 1 from interfaces not selected, ignored") {
+		if !strings.HasPrefix(sum.String(), fmt.Sprintf("%d packets received, 3 shown, ", sum.Received-1)) || !strings.Contains(sum.String(), "; 1 from interfaces not selected, ignored") {
 			t.Errorf("summary line %q", sum.String())
 		}
 		_ = time.Second

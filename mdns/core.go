@@ -270,8 +270,15 @@ func hash64(b []byte) uint64 {
 // readers do. Packets from an interface that is not selected are dropped
 // and counted. Deliver marks packets from this host's addresses Local, and
 // those this core sent itself (a looped-back copy) Own. Deliver after
-// Close does nothing.
+// Close does nothing and is not counted: every packet counted as received
+// reaches each subscriber's queue or its drop count, so a summary taken
+// after Close accounts for all of them.
 func (c *Core) Deliver(p Packet) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return
+	}
 	c.received.Add(1)
 	if p.Src.IsValid() && c.IsLocal(p.Src.Addr()) {
 		p.Local = true
@@ -282,11 +289,6 @@ func (c *Core) Deliver(p Packet) {
 			c.otherIface.Add(1)
 			return
 		}
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed {
-		return
 	}
 	for _, s := range c.subs {
 		select {

@@ -117,7 +117,7 @@ func Lint(rdata []byte) []Finding {
 			"the record is %d bytes: it no longer fits a multicast DNS packet (9000 bytes with headers) and cannot be sent. Move bulk data out of TXT (fetch it over the service's own protocol)", n)
 	case n > SizeRecommended:
 		add(CodeSize1300, Warning, -1, -1, "6.2",
-			"the record is %d bytes, over the 1300 recommended: responses will be fragmented or truncated on many links. Keep TXT small and fetch the rest over the service", n)
+			"the record is %d bytes, over the 1300 recommended: a multicast response never sets TC (RFC 6762 §18.5), so a response over the link MTU goes out as IP fragments (RFC 6762 §17), which some devices and Wi-Fi links drop. Keep TXT small and fetch the rest over the service", n)
 	case n > SizeUnicast:
 		add(CodeSize400, Warning, -1, -1, "6.2",
 			"the record is %d bytes, over 400: it no longer fits a 512-byte DNS message beside the SRV and address records. Keep TXT under 200 bytes where you can", n)
