@@ -18,6 +18,7 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -86,6 +87,7 @@ type Model struct {
 	events  <-chan browse.Event
 	packets <-chan Packet
 	backend Backend
+	schemas *schema.Set // TXT schemas of well-known types: keys named, values judged
 	keys    KeyMap
 	styles  Styles
 	help    help.Model
@@ -139,9 +141,15 @@ func New(events <-chan browse.Event, packets <-chan Packet, backend Backend) Mod
 		events: events, packets: packets, backend: backend,
 		keys: DefaultKeyMap(), styles: DefaultStyles(), help: help.New(), pane: pane,
 		rows: map[string]*row{}, types: map[string]int{}, hosts: map[string]*hostInfo{},
-		width: 80, height: 24,
+		width: 80, height: 24, schemas: schema.Builtin(),
 	}
 	m.layout()
+	return m
+}
+
+// WithSchemas replaces the TXT schemas (the built-in ones and a user's).
+func (m Model) WithSchemas(s *schema.Set) Model {
+	m.schemas = s
 	return m
 }
 

@@ -517,6 +517,7 @@ func (m Model) detailLines(r *row) []string {
 	if len(s.TXTRaw) > 0 {
 		out = append(out, st.Dim.Render("  raw: "+hexDump(s.TXTRaw, 512)))
 	}
+	out = append(out, m.schemaLines(s)...)
 	if s.TXTState == browse.TXTPresent || s.TXTState == browse.TXTEmpty {
 		out = append(out,
 			st.Hint.Render(fmt.Sprintf("Apple: NWBrowser delivers TXT only when browsing with .bonjourWithTXTRecord(type: \"%s\")", s.Type)),
@@ -648,3 +649,40 @@ func hexDump(b []byte, n int) string {
 // wideArea reports whether an instance came from a DNS server (wide-area
 // DNS-SD) rather than from mDNS on the link.
 func wideArea(s *browse.Service) bool { return strings.HasPrefix(s.Plane, "dns") }
+
+// schemaLines name the keys of a well-known type's TXT record, explain
+// their values and say what its specification forbids.
+func (m Model) schemaLines(s *browse.Service) []string {
+	if m.schemas == nil || s.TXTState == browse.TXTMissing {
+		return nil
+	}
+	sc := m.schemas.For(s.Type)
+	if sc == nil {
+		return nil
+	}
+	st := m.styles
+	rec, _ := txt.Parse(s.TXTRaw)
+	rep := sc.Check(rec, len(s.TXTRaw), s.Instance)
+	out := []string{st.PaneTitle.Render("schema: "+sc.Name) + "  " + st.Dim.Render(sc.Source)}
+	for _, e := range rep.Explained {
+		if e.Meaning == "" {
+			continue
+		}
+		line := fmt.Sprintf("  %-8s %s", e.Key, e.Meaning)
+		if e.Value != "" {
+			line += " = " + e.Value
+		}
+		out = append(out, st.Dim.Render(line))
+	}
+	for _, f := range rep.Findings {
+		style := st.Dim
+		switch f.Severity {
+		case txt.Error:
+			style = st.Bad
+		case txt.Warning:
+			style = st.Warn
+		}
+		out = append(out, style.Render("  "+f.String()))
+	}
+	return out
+}

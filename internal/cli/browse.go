@@ -17,6 +17,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -40,6 +41,7 @@ type browseOptions struct {
 	DNS       dnsFlags
 	PollFloor time.Duration
 	Zone      bool
+	Schema    schemaFlags
 }
 
 func newCmdBrowse(f *Factory, g *globalOptions, runF func(*browseOptions) error) *cobra.Command {
@@ -108,6 +110,7 @@ the end of a --read capture, 2 for usage errors.`,
 	opts.Expect.add(fl)
 	opts.DNS.addDomain(fl)
 	opts.DNS.addServer(fl)
+	opts.Schema.add(fl, false)
 	fl.BoolVar(&opts.Zone, "zone", false, "With --domain: print the records found as zone-file lines and exit")
 	fl.DurationVar(&opts.PollFloor, "poll-floor", 10*time.Second, "With --domain: ask a name again no sooner than this `duration`, whatever its TTL")
 	return cmd
@@ -173,6 +176,73 @@ func checkTypes(args []string) error {
 	return nil
 }
 
+// typeMixup watches for the type people confuse with the one asked for
+// (libp2p's _p2p._udp for _p2p._tcp, and the reverse): browse asks for it
+// too, prints none of its instances, and says once that it exists while
+// nothing of the type asked for was seen.
+type typeMixup struct {
+	alts  map[string]string // the other type (lower case) -> the type asked for
+	why   map[string]string // the other type -> what the schema says
+	seen  map[string]bool   // types asked for that had an instance
+	noted map[string]bool
+}
+
+func newTypeMixup(schemas *schema.Set, types []string) *typeMixup {
+	m := &typeMixup{alts: map[string]string{}, why: map[string]string{}, seen: map[string]bool{}, noted: map[string]bool{}}
+	if schemas == nil {
+		return m
+	}
+	for _, t := range types {
+		if strings.Contains(t, "._sub.") {
+			continue
+		}
+		if sc, n := schemas.Mistaken(t); sc != nil {
+			alt := strings.ToLower(sc.Types[0])
+			m.alts[alt], m.why[alt] = t, n.Meaning
+		}
+		if sc := schemas.For(t); sc != nil {
+			for _, n := range sc.NotType {
+				alt := strings.ToLower(n.Name)
+				m.alts[alt], m.why[alt] = t, n.Meaning
+			}
+		}
+	}
+	for alt := range m.alts {
+		for _, t := range types {
+			if strings.EqualFold(t, alt) {
+				delete(m.alts, alt) // asked for as well: nothing to tell
+			}
+		}
+	}
+	return m
+}
+
+func (m *typeMixup) altTypes() []string {
+	out := make([]string, 0, len(m.alts))
+	for alt := range m.alts {
+		out = append(out, alt)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// take reports whether ev is of a type asked for; of the other type, it
+// notes the mix-up once (when nothing of the type asked for was seen).
+func (m *typeMixup) take(ev browse.Event, w io.Writer) bool {
+	typ := strings.ToLower(ev.Service.Type)
+	asked, isAlt := m.alts[typ]
+	if !isAlt {
+		m.seen[typ] = true
+		return true
+	}
+	if ev.Kind == browse.Added && !m.seen[strings.ToLower(asked)] && !m.noted[typ] {
+		m.noted[typ] = true
+		fmt.Fprintf(w, "note: no %s instance seen so far, but %s has one (%s at %s): %s\n",
+			asked, ev.Service.Type, txt.EscapeUTF8([]byte(ev.Service.Instance)), mdns.EscapeText(ev.Service.Host), m.why[typ])
+	}
+	return false
+}
+
 // errUnmet means an expectation was not met (already explained): exit 1.
 var errUnmet = fmt.Errorf("%w", errSilent)
 
@@ -227,7 +297,11 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 	}
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
-	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}
+	schemas, serr := o.Schema.set()
+	if serr != nil {
+		return serr
+	}
+	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc, schemas: schemas}
 	if len(o.Types) == 0 {
 		b.BrowseAll()
 		if !o.Global.JSON {
@@ -236,11 +310,18 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 	} else {
 		b.Browse(o.Types...)
 	}
+	mix := newTypeMixup(schemas, o.Types)
+	if len(mix.alts) > 0 {
+		b.Browse(mix.altTypes()...)
+	}
 	current := map[string]browse.Event{}
 	var watched *browse.Service // the --instance, as last seen
 	met := false
 	errMet := errors.New("expectations met")
 	err := run(func(ev browse.Event) error {
+		if !mix.take(ev, o.IO.ErrOut) {
+			return nil // an instance of a type asked only to tell a mix-up
+		}
 		if o.Instance != "" {
 			if !mdns.EqualNames(ev.Service.Name, o.watchName) {
 				return nil
@@ -355,14 +436,15 @@ func printBrowseStats(w io.Writer, st browse.Stats, cs mdns.Stats) {
 
 // eventPrinter writes browse events as lines or JSON objects.
 type eventPrinter struct {
-	w    io.Writer
-	json bool
-	loc  *time.Location
+	w       io.Writer
+	json    bool
+	loc     *time.Location
+	schemas *schema.Set // TXT schemas of well-known types (nil: none)
 }
 
 func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 	if p.json {
-		return json.NewEncoder(p.w).Encode(eventJSON(ev, now))
+		return json.NewEncoder(p.w).Encode(eventJSON(ev, now, p.schemas))
 	}
 	s := &ev.Service
 	ts := ev.At.In(p.loc).Format("15:04:05.000")
@@ -386,7 +468,13 @@ func (p *eventPrinter) print(ev browse.Event, now time.Time) error {
 		if len(addrs) == 0 {
 			addrs = append(addrs, "(no address seen)")
 		}
-		_, err := fmt.Fprintf(p.w, "%s  add  %s  %s  %s  %s  txt %s%s\n", ts, name, s.Type, host, strings.Join(addrs, " "), s.TXTSummary(), via)
+		schemaNote := ""
+		if s.TXTState != browse.TXTMissing {
+			if c := judgeTXT(p.schemas, s.Type, s.Instance, s.TXTRaw).counts(); c != "" {
+				schemaNote = "  schema: " + c + " (--json or resolve for which)"
+			}
+		}
+		_, err := fmt.Fprintf(p.w, "%s  add  %s  %s  %s  %s  txt %s%s%s\n", ts, name, s.Type, host, strings.Join(addrs, " "), s.TXTSummary(), schemaNote, via)
 		return err
 	case browse.Updated:
 		parts := make([]string, len(ev.Changes))
@@ -450,6 +538,7 @@ type txtJSON struct {
 	RData    string        `json:"rdata"` // hex, exactly as received
 	Strings  []txtStrJSON  `json:"strings"`
 	Findings []txt.Finding `json:"findings"`
+	Schema   *schemaJSON   `json:"schema,omitempty"` // the service type's schema's verdict
 }
 
 type changeJSON struct {
@@ -473,7 +562,7 @@ type recordJSON struct {
 	RData        string `json:"rdata"`
 }
 
-func eventJSON(ev browse.Event, now time.Time) browseEventJSON {
+func eventJSON(ev browse.Event, now time.Time, schemas *schema.Set) browseEventJSON {
 	s := &ev.Service
 	j := browseEventJSON{
 		Event: string(ev.Kind), Time: ev.At.UTC().Format(time.RFC3339Nano),
@@ -491,6 +580,7 @@ func eventJSON(ev browse.Event, now time.Time) browseEventJSON {
 	if s.TXTState != browse.TXTMissing {
 		rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
 		j.TXT.Strings, j.TXT.Findings = rep.Strings, rep.Findings
+		j.TXT.Schema = judgeTXT(schemas, s.Type, s.Instance, s.TXTRaw)
 	}
 	for _, c := range ev.Changes {
 		j.Changes = append(j.Changes, changeJSON(c))

@@ -18,6 +18,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -263,7 +264,7 @@ func resolveRun(ctx context.Context, o *resolveOptions) error {
 	if o.Global.JSON {
 		j := resolveJSON{Name: mdns.EscapeText(o.Name), Complete: res.Complete, Missing: append([]string{}, res.Missing()...), Host: mdns.EscapeText(s.Host), Port: s.Port,
 			Queries: res.Queries, Packets: []dump.Packet{}}
-		ev := eventJSON(browse.Event{Service: *s, At: now}, now)
+		ev := eventJSON(browse.Event{Service: *s, At: now}, now, schema.Builtin())
 		j.Addrs, j.TXT, j.Records = ev.Addrs, ev.TXT, ev.Records
 		for _, p := range res.Packets {
 			j.Packets = append(j.Packets, dump.JSON(dump.Decode(p, 0)))
@@ -289,7 +290,9 @@ func resolveRun(ctx context.Context, o *resolveOptions) error {
 		}
 		if s.TXTState != browse.TXTMissing {
 			fmt.Fprintln(w)
-			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, buildTXTReport(s.TXTRaw, txt.FormatHex), false); err != nil {
+			rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
+			rep.Schema = judgeTXT(schema.Builtin(), s.Type, s.Instance, s.TXTRaw)
+			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, rep, false); err != nil {
 				return err
 			}
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/tui"
 	"github.com/bonjourctl/bonjourctl/widearea"
 )
@@ -40,6 +41,7 @@ type tuiOptions struct {
 	// DNS also browses a unicast DNS domain (wide-area), beside mDNS.
 	DNS       dnsFlags
 	PollFloor time.Duration
+	Schema    schemaFlags
 }
 
 func newCmdTUI(f *Factory, g *globalOptions) *cobra.Command {
@@ -90,6 +92,7 @@ t jumps to a time of day, +2.5s from the start, or end (backwards too).`,
 	cmd.Flags().StringVar(&opts.DNS.Domain, "domain", "", "Also browse this `domain` over unicast DNS (wide-area DNS-SD), beside mDNS on the link")
 	opts.DNS.addServer(cmd.Flags())
 	cmd.Flags().DurationVar(&opts.PollFloor, "poll-floor", 10*time.Second, "With --domain: ask a name again no sooner than this `duration`")
+	opts.Schema.add(cmd.Flags(), false)
 	return cmd
 }
 
@@ -225,7 +228,7 @@ func (b tuiBackend) Export(svcs []browse.Service, at time.Time) (string, error) 
 	w := bufio.NewWriter(fh)
 	enc := json.NewEncoder(w)
 	for _, s := range svcs {
-		if err := enc.Encode(eventJSON(browse.Event{Kind: "instance", At: at, Service: s}, at)); err != nil {
+		if err := enc.Encode(eventJSON(browse.Event{Kind: "instance", At: at, Service: s}, at, schema.Builtin())); err != nil {
 			fh.Close()
 			return "", fmt.Errorf("write %s: %w", path, err)
 		}
@@ -364,7 +367,11 @@ func tuiRun(ctx context.Context, o *tuiOptions) error {
 		producers.Wait()
 		close(events) // unblocks the UI's pending wait
 	}()
-	_, uiErr := tea.NewProgram(tui.New(events, packets, backend), o.teaOptions(ctx)...).Run()
+	schemas, err := o.Schema.set()
+	if err != nil {
+		return err
+	}
+	_, uiErr := tea.NewProgram(tui.New(events, packets, backend).WithSchemas(schemas), o.teaOptions(ctx)...).Run()
 	interrupted := ctx.Err() != nil // a signal (SIGTERM, SIGINT) ended it
 	cancel()                        // the UI has exited: stop browsing
 	wg.Wait()

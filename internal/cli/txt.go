@@ -25,7 +25,7 @@ func newCmdTXT(f *Factory, g *globalOptions) *cobra.Command {
 turn bytes (or what dns-sd, avahi-browse or dig print) back into strings and
 attributes, and lint either against RFC 6763.`,
 	}
-	cmd.AddCommand(newCmdTXTEncode(f, g), newCmdTXTDecode(f, g), newCmdTXTLint(f, g))
+	cmd.AddCommand(newCmdTXTEncode(f, g), newCmdTXTDecode(f, g), newCmdTXTLint(f, g), newCmdTXTSchemas(f, g))
 	return cmd
 }
 
@@ -140,6 +140,7 @@ type txtDecodeOptions struct {
 	From   string
 	Base64 string
 	Strict bool
+	Schema schemaFlags
 }
 
 func newCmdTXTDecode(f *Factory, g *globalOptions) *cobra.Command {
@@ -169,6 +170,7 @@ tools print, detected automatically and named in the output:
 	}
 	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted (dig), avahi or dns-sd")
 	cmd.Flags().StringVar(&opts.Base64, "base64", "", "Read the RDATA from this base64 `text`")
+	opts.Schema.add(cmd.Flags(), true)
 	return cmd
 }
 
@@ -209,6 +211,8 @@ type txtReport struct {
 	Empty      bool          `json:"empty"`
 	Strings    []txtStrJSON  `json:"strings"`
 	Findings   []txt.Finding `json:"findings"`
+	// Schema is what the service type's schema says (--type).
+	Schema *schemaJSON `json:"schema,omitempty"`
 }
 
 type txtStrJSON struct {
@@ -305,6 +309,7 @@ func writeTXTReport(ios *iostreams.IOStreams, rep txtReport, asJSON bool) error 
 		fmt.Fprintln(ios.Out, "lint: no findings")
 	}
 	printFindings(ios.Out, rep.Findings, txt.Info)
+	rep.Schema.write(ios.Out)
 	return nil
 }
 
@@ -335,7 +340,32 @@ func txtDecodeRun(o *txtDecodeOptions) error {
 	if err != nil {
 		return err
 	}
-	return writeTXTReport(o.IO, buildTXTReport(rdata, format), o.Global.JSON)
+	rep, err := o.report(rdata, format)
+	if err != nil {
+		return err
+	}
+	return writeTXTReport(o.IO, rep, o.Global.JSON)
+}
+
+// report builds the TXT report with the schema's verdict when --type is
+// given.
+func (o *txtDecodeOptions) report(rdata []byte, format txt.Format) (txtReport, error) {
+	rep := buildTXTReport(rdata, format)
+	if o.Schema.Type == "" {
+		if o.Schema.File != "" || o.Schema.Instance != "" {
+			return rep, flagErrorf("--schema and --instance need --type TYPE (the service type whose schema applies)")
+		}
+		return rep, nil
+	}
+	set, err := o.Schema.set()
+	if err != nil {
+		return rep, err
+	}
+	rep.Schema = judgeTXT(set, o.Schema.Type, o.Schema.Instance, rdata)
+	if rep.Schema == nil {
+		fmt.Fprintf(o.IO.ErrOut, "no schema for %s (bonjourctl txt schemas lists them; --schema FILE adds yours): judged by RFC 6763 only\n", o.Schema.Type)
+	}
+	return rep, nil
 }
 
 type txtLintOptions struct {
@@ -384,12 +414,17 @@ as the key/value pairs an app passes to its API (like txt encode).`,
 					return err
 				}
 			}
-			rep := buildTXTReport(rdata, format)
+			rep, err := opts.report(rdata, format)
+			if err != nil {
+				return err
+			}
 			if err := writeTXTReport(opts.IO, rep, opts.Global.JSON); err != nil {
 				return err
 			}
-			if sev, ok := txt.MaxSeverity(rep.Findings); ok && (sev == txt.Error || sev == txt.Warning && opts.Strict) {
-				return errSilent
+			for _, worst := range []func() (txt.Severity, bool){func() (txt.Severity, bool) { return txt.MaxSeverity(rep.Findings) }, rep.Schema.worst} {
+				if sev, ok := worst(); ok && (sev == txt.Error || sev == txt.Warning && opts.Strict) {
+					return errSilent
+				}
 			}
 			return nil
 		},
@@ -398,5 +433,6 @@ as the key/value pairs an app passes to its API (like txt encode).`,
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "Exit 1 on warnings too")
 	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted (dig), avahi or dns-sd")
 	cmd.Flags().StringVar(&opts.Base64, "base64", "", "Read the RDATA from this base64 `text`")
+	opts.Schema.add(cmd.Flags(), true)
 	return cmd
 }

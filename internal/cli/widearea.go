@@ -22,6 +22,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 	"github.com/bonjourctl/bonjourctl/widearea"
 )
@@ -265,7 +266,11 @@ func browseWide(ctx context.Context, o *browseOptions) error {
 	b := widearea.NewBrowser(c, domain, types, cfg)
 	w := bufio.NewWriter(o.IO.Out)
 	defer w.Flush()
-	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc}
+	schemas, err := o.Schema.set()
+	if err != nil {
+		return err
+	}
+	p := &eventPrinter{w: w, json: o.Global.JSON, loc: o.Loc, schemas: schemas}
 	defer func() {
 		st, cs := b.Stats(), c.Stats()
 		fmt.Fprintf(o.IO.ErrOut, "%d rounds, %d instances, %d queries sent (%d again over TCP), %d questions unanswered\n", st.Rounds, st.Instances, cs.Queries, cs.TCP, st.Failed)
@@ -381,7 +386,7 @@ func resolveWide(ctx context.Context, o *resolveOptions) error {
 		missing := wideMissing(&s)
 		j := resolveJSON{Name: mdns.EscapeText(name), Complete: len(missing) == 0, Missing: missing, Host: mdns.EscapeText(s.Host), Port: s.Port,
 			Queries: int(c.Stats().Queries), Packets: []dump.Packet{}}
-		ev := eventJSON(browse.Event{Service: s, At: now}, now)
+		ev := eventJSON(browse.Event{Service: s, At: now}, now, schema.Builtin())
 		j.Addrs, j.TXT, j.Records = ev.Addrs, ev.TXT, ev.Records
 		if err := json.NewEncoder(w).Encode(j); err != nil {
 			return err
@@ -401,7 +406,9 @@ func resolveWide(ctx context.Context, o *resolveOptions) error {
 		}
 		if s.TXTState != browse.TXTMissing {
 			fmt.Fprintln(w)
-			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, buildTXTReport(s.TXTRaw, txt.FormatHex), false); err != nil {
+			rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
+			rep.Schema = judgeTXT(schema.Builtin(), s.Type, s.Instance, s.TXTRaw)
+			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, rep, false); err != nil {
 				return err
 			}
 		}
