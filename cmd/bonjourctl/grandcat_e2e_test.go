@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -20,8 +21,44 @@ import (
 
 // hostFuncs run inside lab hosts (netlab.Host.Func).
 var hostFuncs = map[string]func([]string) int{
-	"grandcat": grandcatPublish,
-	"notxt":    noTXTPublish,
+	"grandcat":       grandcatPublish,
+	"notxt":          noTXTPublish,
+	"grandcatbrowse": grandcatBrowse,
+}
+
+// grandcatBrowse browses _p2p._tcp on eth0 with github.com/grandcat/zeroconf
+// and prints the first entry named args[0] that has text: its Text, as Go
+// syntax, the way an app receives it.
+func grandcatBrowse(args []string) int {
+	eth0, err := net.InterfaceByName("eth0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	r, err := zeroconf.NewResolver(zeroconf.SelectIfaces([]net.Interface{*eth0}), zeroconf.SelectIPTraffic(zeroconf.IPv4))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	entries := make(chan *zeroconf.ServiceEntry)
+	if err := r.Browse(ctx, "_p2p._tcp", "local.", entries); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for {
+		select {
+		case e := <-entries:
+			if e != nil && e.Instance == args[0] && len(e.Text) > 0 {
+				fmt.Printf("Text = %#v\n", e.Text)
+				return 0
+			}
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "no entry with text within 15 s")
+			return 1
+		}
+	}
 }
 
 // grandcatPublish registers args[0] (_p2p._tcp) with github.com/grandcat/zeroconf
@@ -73,5 +110,38 @@ func TestBrowseGrandcatZeroLengthTXT(t *testing.T) {
 	text, err := lab.Host(1).Command(ctx, bin, "browse", "--once", "-i", "eth0", "_p2p._tcp").Output()
 	if err != nil || !strings.Contains(string(text), "txt zero-length TXT (illegal, RFC 6763 §6.1)") {
 		t.Errorf("browse text: %v\n%s", err, text)
+	}
+}
+
+// TestClientsGrandcatAgainstItself: what txt decode --clients says
+// grandcat/zeroconf hands an app is what a grandcat/zeroconf browser
+// hands its app, for a record with escapes, binary bytes and a repeated
+// key published by bonjourctl advertise.
+func TestClientsGrandcatAgainstItself(t *testing.T) {
+	lab := netlab.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	rd := "06613d2278225c" + "05623dff0009" + "03613d32" // a="x"\, b=<ff 00 09>, a=2
+	adv := lab.Host(2).Command(ctx, bin, "advertise", "Edge", "_p2p._tcp", "4001", "-i", "eth0", "--txt-hex", rd)
+	netlab.WaitLine(t, netlab.Lines(t, adv), 15*time.Second, netlab.Containing("announced"))
+	br := lab.Host(1).Func(ctx, "grandcatbrowse", "Edge")
+	var brErr netlab.Buffer
+	br.Stderr = &brErr
+	out, err := br.Output()
+	if err != nil {
+		t.Fatalf("grandcat browse: %v\n%s%s", err, out, brErr.String())
+	}
+	dec, err := exec.Command(bin, "txt", "decode", "--clients", rd).Output()
+	if err != nil {
+		t.Fatalf("txt decode --clients: %v\n%s", err, dec)
+	}
+	want := ""
+	for _, l := range strings.Split(string(dec), "\n") {
+		if strings.HasPrefix(l, "grandcat/zeroconf: ") {
+			want = strings.TrimPrefix(l, "grandcat/zeroconf: ")
+		}
+	}
+	if got := strings.TrimSpace(string(out)); got != want || want == "" {
+		t.Errorf("grandcat/zeroconf gave its app\n  %s\nbonjourctl said\n  %s", got, want)
 	}
 }

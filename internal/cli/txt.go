@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bonjourctl/bonjourctl/consumers"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
@@ -134,13 +135,14 @@ func short(s string) string {
 }
 
 type txtDecodeOptions struct {
-	IO     *iostreams.IOStreams
-	Global *globalOptions
-	Input  string
-	From   string
-	Base64 string
-	Strict bool
-	Schema schemaFlags
+	IO      *iostreams.IOStreams
+	Global  *globalOptions
+	Input   string
+	From    string
+	Base64  string
+	Strict  bool
+	Schema  schemaFlags
+	Clients bool
 }
 
 func newCmdTXTDecode(f *Factory, g *globalOptions) *cobra.Command {
@@ -171,6 +173,7 @@ tools print, detected automatically and named in the output:
 	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted (dig), avahi or dns-sd")
 	cmd.Flags().StringVar(&opts.Base64, "base64", "", "Read the RDATA from this base64 `text`")
 	opts.Schema.add(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&opts.Clients, "clients", false, "Also say what client libraries make of the record (python-zeroconf's properties dict, grandcat/zeroconf's Text)")
 	return cmd
 }
 
@@ -213,6 +216,8 @@ type txtReport struct {
 	Findings   []txt.Finding `json:"findings"`
 	// Schema is what the service type's schema says (--type).
 	Schema *schemaJSON `json:"schema,omitempty"`
+	// Clients is what client libraries make of the record (--clients).
+	Clients []consumers.Verdict `json:"clients,omitempty"`
 }
 
 type txtStrJSON struct {
@@ -310,6 +315,13 @@ func writeTXTReport(ios *iostreams.IOStreams, rep txtReport, asJSON bool) error 
 	}
 	printFindings(ios.Out, rep.Findings, txt.Info)
 	rep.Schema.write(ios.Out)
+	for _, v := range rep.Clients {
+		fmt.Fprintf(ios.Out, "%s: %s\n", v.Client, v.Sees)
+		for _, n := range v.Notes {
+			fmt.Fprintf(ios.Out, "  %s\n", n)
+		}
+		fmt.Fprintf(ios.Out, "  (source: %s)\n", v.Source)
+	}
 	return nil
 }
 
@@ -351,6 +363,9 @@ func txtDecodeRun(o *txtDecodeOptions) error {
 // given.
 func (o *txtDecodeOptions) report(rdata []byte, format txt.Format) (txtReport, error) {
 	rep := buildTXTReport(rdata, format)
+	if o.Clients {
+		rep.Clients = consumers.All(rdata)
+	}
 	if o.Schema.Type == "" {
 		if o.Schema.File != "" || o.Schema.Instance != "" {
 			return rep, flagErrorf("--schema and --instance need --type TYPE (the service type whose schema applies)")
@@ -434,5 +449,6 @@ as the key/value pairs an app passes to its API (like txt encode).`,
 	cmd.Flags().StringVar(&opts.From, "from", "auto", "Input `format`: auto, hex, base64, quoted (dig), avahi or dns-sd")
 	cmd.Flags().StringVar(&opts.Base64, "base64", "", "Read the RDATA from this base64 `text`")
 	opts.Schema.add(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&opts.Clients, "clients", false, "Also say what client libraries make of the record (python-zeroconf's properties dict, grandcat/zeroconf's Text)")
 	return cmd
 }

@@ -1,0 +1,197 @@
+// Package consumers says what the DNS-SD client libraries people ship on
+// make of a TXT record: the value an app gets from each, computed the way
+// that library computes it, with the source that shows it, and where that
+// differs from what RFC 6763 §6 says a client sees. Only libraries whose
+// behaviour could be read in their source and checked against them here
+// are covered.
+package consumers
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/bonjourctl/bonjourctl/txt"
+)
+
+// Verdict is what one client makes of a record.
+type Verdict struct {
+	Client string   `json:"client"`
+	Source string   `json:"source"` // where the behaviour is read from
+	Sees   string   `json:"sees"`   // what the app gets, in the library's own terms
+	Notes  []string `json:"notes"`  // where it departs from RFC 6763 §6, or loses something
+}
+
+// All returns every client's verdict on rdata.
+func All(rdata []byte) []Verdict {
+	return []Verdict{PythonZeroconf(rdata), Grandcat(rdata)}
+}
+
+// pyEntry is one key of python-zeroconf's properties dict.
+type pyEntry struct {
+	key, value []byte
+	none       bool // the value is None (a boolean attribute)
+}
+
+// PythonZeroconf is ServiceInfo.properties as python-zeroconf builds it
+// (zeroconf/_services/info.py, ServiceInfo._set_text, 0.47.3 as Debian 12
+// ships it): a dict from the bytes before the first '=' (case kept) to the
+// bytes after it, or None without '='; a string with no key is skipped; a
+// key seen before keeps its value unless that value was None.
+func PythonZeroconf(rdata []byte) Verdict {
+	v := Verdict{Client: "python-zeroconf", Source: "python-zeroconf 0.47.3, zeroconf/_services/info.py, ServiceInfo._set_text"}
+	rec, err := txt.Parse(rdata)
+	var props []pyEntry
+	if err == nil {
+		for _, s := range rec.Strings {
+			k, val, eq := bytes.Cut(s, []byte("="))
+			if len(k) == 0 {
+				continue
+			}
+			i := -1
+			for j := range props {
+				if bytes.Equal(props[j].key, k) {
+					i = j
+				}
+			}
+			e := pyEntry{key: k, value: val, none: !eq}
+			switch {
+			case i < 0:
+				props = append(props, e)
+			case props[i].none:
+				props[i].value, props[i].none = e.value, e.none
+			}
+		}
+	}
+	parts := make([]string, len(props))
+	for i, e := range props {
+		val := "None"
+		if !e.none {
+			val = pyBytes(e.value)
+		}
+		parts[i] = pyBytes(e.key) + ": " + val
+	}
+	v.Sees = "properties = {" + strings.Join(parts, ", ") + "}"
+	if err != nil {
+		v.Notes = append(v.Notes, "the record does not parse; what python-zeroconf makes of the bytes is not computed here")
+		return v
+	}
+	switch {
+	case len(rdata) == 0:
+		v.Notes = append(v.Notes, "zero-length TXT and the empty record (00) both give {}: the app cannot tell an illegal record from a legal empty one")
+	case rec.IsEmpty():
+		v.Notes = append(v.Notes, "the empty record gives {}, as zero-length TXT does")
+	}
+	attrs := txt.Attributes(rec)
+	for _, a := range attrs {
+		if a.Kind == txt.Ignored || a.FirstIndex == a.Index {
+			continue
+		}
+		first := attrs[a.FirstIndex]
+		switch {
+		case !bytes.Equal(first.Key, a.Key):
+			v.Notes = append(v.Notes, fmt.Sprintf("keys %q and %q are one key to RFC 6763 §6.4 (case-insensitive) but two in python-zeroconf's dict", txt.Escape(first.Key), txt.Escape(a.Key)))
+		case first.Kind == txt.Boolean && a.Kind != txt.Boolean:
+			v.Notes = append(v.Notes, fmt.Sprintf("key %q: the first string is a boolean (RFC 6763 §6.4: it counts), python-zeroconf takes the later value of string %d", txt.Escape(a.Key), a.Index))
+		default:
+			v.Notes = append(v.Notes, fmt.Sprintf("duplicate key %q: python-zeroconf keeps the first (string %d), as RFC 6763 §6.4 says; string %d is lost", txt.Escape(a.Key), first.Index, a.Index))
+		}
+	}
+	for _, e := range props {
+		if e.none {
+			v.Notes = append(v.Notes, fmt.Sprintf("boolean key %q is None in the dict: properties.get(%s) is falsy, as if it were absent", txt.Escape(e.key), pyBytes(e.key)))
+		}
+	}
+	return v
+}
+
+// pyBytes is Python's repr of a bytes value.
+func pyBytes(b []byte) string {
+	quote := byte('\'')
+	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
+		quote = '"'
+	}
+	var sb strings.Builder
+	sb.WriteString("b")
+	sb.WriteByte(quote)
+	for _, c := range b {
+		switch {
+		case c == quote || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c < ' ' || c >= 0x7f:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	sb.WriteByte(quote)
+	return sb.String()
+}
+
+// Grandcat is ServiceEntry.Text as github.com/grandcat/zeroconf fills it
+// (client.go: entries[...].Text = rr.Txt): the strings of miekg/dns's TXT
+// record, in presentation form.
+func Grandcat(rdata []byte) Verdict {
+	v := Verdict{Client: "grandcat/zeroconf", Source: "github.com/grandcat/zeroconf client.go (ServiceEntry.Text = the miekg/dns TXT record's Txt)"}
+	strs, err := miekgStrings(rdata)
+	if err != nil {
+		v.Sees = "(the record does not decode: " + err.Error() + ")"
+		return v
+	}
+	q := make([]string, len(strs))
+	for i, s := range strs {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	v.Sees = "Text = []string{" + strings.Join(q, ", ") + "}"
+	rec, _ := txt.Parse(rdata)
+	for i, s := range rec.Strings {
+		if i < len(strs) && strs[i] != string(s) {
+			v.Notes = append(v.Notes, fmt.Sprintf("string %d arrives escaped (%q for the bytes %s): miekg/dns's presentation form, not the bytes; the app must unescape \\DDD, \\\" and \\\\", i, strs[i], hex.EncodeToString(s)))
+		}
+	}
+	switch {
+	case len(rdata) == 0:
+		v.Notes = append(v.Notes, "zero-length TXT gives an empty slice, the empty record []string{\"\"}: the two stay apart")
+	}
+	if attrs := txt.Attributes(rec); len(attrs) > 0 {
+		for _, a := range attrs {
+			if a.Kind != txt.Ignored && a.FirstIndex != a.Index {
+				v.Notes = append(v.Notes, fmt.Sprintf("key %q appears again in string %d: Text keeps both in order; an app that builds a map[string]string from it keeps the last, RFC 6763 §6.4 the first", txt.Escape(a.Key), a.Index))
+				break
+			}
+		}
+	}
+	return v
+}
+
+// miekgStrings decodes RDATA as miekg/dns does for a TXT record.
+func miekgStrings(rdata []byte) ([]string, error) {
+	g := &dns.RFC3597{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Rdata: hex.EncodeToString(rdata)}
+	buf := make([]byte, len(rdata)+64)
+	n, err := dns.PackRR(g, buf, 0, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	rr, _, err := dns.UnpackRR(buf[:n], 0)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := rr.(*dns.TXT)
+	if !ok {
+		return nil, fmt.Errorf("not a TXT record")
+	}
+	if t.Txt == nil {
+		return []string{}, nil
+	}
+	return t.Txt, nil
+}

@@ -1,0 +1,109 @@
+package consumers
+
+import (
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/bonjourctl/bonjourctl/txt"
+)
+
+func rdata(t *testing.T, strs ...string) []byte {
+	t.Helper()
+	var r txt.Record
+	for _, s := range strs {
+		r.Strings = append(r.Strings, []byte(s))
+	}
+	b, err := txt.Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// edgeRecords are the records whose handling differs between clients.
+func edgeRecords(t *testing.T) [][]byte {
+	return [][]byte{
+		rdata(t, "flag", "flag=on", "a=one", "A=two", "a=three", "", "=bad", "bin=\xff\x00'\"\\\t"),
+		{},  // zero-length
+		{0}, // the empty record
+		rdata(t, "k=it's", "q=\"", "path=/a", "path=/b", "bool"),
+	}
+}
+
+// TestPythonZeroconfAgainstItself: the properties dict computed here is,
+// byte for byte, the repr of what python-zeroconf itself builds from the
+// same RDATA (Debian's python3-zeroconf).
+func TestPythonZeroconfAgainstItself(t *testing.T) {
+	py, err := exec.LookPath("/usr/bin/python3")
+	if err == nil {
+		err = exec.Command(py, "-c", "import zeroconf").Run()
+	}
+	if err != nil {
+		if os.Getenv("BONJOURCTL_NETLAB") == "require" {
+			t.Fatalf("python3-zeroconf is not installed: %v", err)
+		}
+		t.Skipf("python3-zeroconf is not installed: %v", err)
+	}
+	script := `
+import sys
+from zeroconf import ServiceInfo
+i = ServiceInfo("_p2p._tcp.local.", "x._p2p._tcp.local.", port=1)
+for line in sys.stdin.read().split():
+    i._set_text(bytes.fromhex(line[1:]))
+    print(repr(i.properties))
+`
+	recs := edgeRecords(t)
+	var in strings.Builder
+	for _, r := range recs {
+		in.WriteString("x" + hex.EncodeToString(r) + "\n")
+	}
+	cmd := exec.Command(py, "-c", script)
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(recs) {
+		t.Fatalf("python printed %d lines for %d records:\n%s", len(lines), len(recs), out)
+	}
+	for i, r := range recs {
+		got := strings.TrimPrefix(PythonZeroconf(r).Sees, "properties = ")
+		if got != lines[i] {
+			t.Errorf("record %x:\n  bonjourctl:      %s\n  python-zeroconf: %s", r, got, lines[i])
+		}
+	}
+}
+
+func TestNotes(t *testing.T) {
+	v := PythonZeroconf(rdata(t, "flag", "flag=on", "a=one", "A=two", "path=/a", "path=/b", "bool"))
+	for _, want := range []string{
+		`key "flag": the first string is a boolean (RFC 6763 §6.4: it counts), python-zeroconf takes the later value of string 1`,
+		`keys "a" and "A" are one key to RFC 6763 §6.4 (case-insensitive) but two in python-zeroconf's dict`,
+		`duplicate key "path": python-zeroconf keeps the first (string 4), as RFC 6763 §6.4 says; string 5 is lost`,
+		`boolean key "bool" is None in the dict`,
+	} {
+		if !strings.Contains(strings.Join(v.Notes, "\n"), want) {
+			t.Errorf("python-zeroconf notes lack %q:\n%s", want, strings.Join(v.Notes, "\n"))
+		}
+	}
+	if strings.Contains(strings.Join(v.Notes, "\n"), `boolean key "flag"`) {
+		t.Errorf("flag has a value in the dict, not None:\n%s", strings.Join(v.Notes, "\n"))
+	}
+	if n := PythonZeroconf(nil).Notes; len(n) != 1 || !strings.Contains(n[0], "cannot tell an illegal record from a legal empty one") {
+		t.Errorf("zero-length: %v", n)
+	}
+	g := Grandcat(rdata(t, "a=\"x\"", "b=\xff", "a=2"))
+	if g.Sees != `Text = []string{"a=\\\"x\\\"", "b=\\255", "a=2"}` {
+		t.Errorf("grandcat sees %s", g.Sees)
+	}
+	if len(g.Notes) != 3 || !strings.Contains(g.Notes[2], `key "a" appears again in string 2`) {
+		t.Errorf("grandcat notes: %q", g.Notes)
+	}
+	if z, e := Grandcat(nil), Grandcat([]byte{0}); z.Sees != "Text = []string{}" || e.Sees != `Text = []string{""}` {
+		t.Errorf("grandcat zero-length %s, empty %s", z.Sees, e.Sees)
+	}
+}
