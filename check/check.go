@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -86,6 +87,7 @@ type probeKey struct {
 
 // Checker accumulates findings.
 type Checker struct {
+	schemas  *schema.Set         // TXT schemas of well-known types (nil: RFC rules only)
 	findings map[string]*Finding // by rule + responder (+ detail)
 	order    []string
 	hosts    map[netip.Addr]string
@@ -164,6 +166,10 @@ func New(filter func(name string) bool) *Checker {
 		lastMC: map[respKey]time.Time{}, probing: map[netip.Addr]time.Time{}, upBefore: map[probeKey]bool{},
 		ptrAns: map[netip.Addr]int{}, ptrAdd: map[netip.Addr]int{}, ptrFirst: map[netip.Addr]time.Time{}, perSrc: map[netip.Addr]int{}}
 }
+
+// UseSchemas judges TXT records of well-known service types by their
+// schemas too (rules schema-*, at the schema's level: error fails).
+func (c *Checker) UseSchemas(s *schema.Set) { c.schemas = s }
 
 func (c *Checker) responder(a netip.Addr) string {
 	if h := c.hosts[a.WithZone("")]; h != "" {
@@ -432,6 +438,7 @@ func (c *Checker) record(p *mdns.Packet, r *mdns.Record, legacy, multicast, answ
 			}
 			c.add(lvl, "txt-"+f.Code, "RFC 6763 §"+f.Section, src, p.Received, r.Name, "TXT of %s: %s", name, f.Message)
 		}
+		c.judgeSchema(src, p.Received, r, name)
 	}
 	if r.Type == mdns.TypePTR && !strings.HasSuffix(r.Name, ".arpa.") {
 		if t, ok := r.Target(); ok {
@@ -666,4 +673,37 @@ func rank(l Level) int {
 		return 1
 	}
 	return 0
+}
+
+// judgeSchema judges a TXT record by its service type's schema.
+func (c *Checker) judgeSchema(src netip.Addr, at time.Time, r *mdns.Record, name string) {
+	if c.schemas == nil {
+		return
+	}
+	inst, typ, _, ok := mdns.SplitInstance(r.Name)
+	if !ok {
+		return
+	}
+	sc := c.schemas.For(typ)
+	if sc == nil {
+		return
+	}
+	rec, err := txt.Parse(r.Data)
+	if err != nil {
+		return // txt lint has said so
+	}
+	for _, f := range sc.Check(rec, len(r.Data), inst).Findings {
+		if f.Severity == txt.Info {
+			continue
+		}
+		lvl := Warn
+		if f.Severity == txt.Error {
+			lvl = Fail
+		}
+		sec := sc.Name
+		if f.Section != "" {
+			sec += " " + f.Section
+		}
+		c.add(lvl, f.Code, sec, src, at, r.Name+"|"+f.Code+"|"+f.Key, "TXT of %s: %s", name, f.Message)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 )
 
 // Link is what Run needs of the mdns core; *mdns.Core has it.
@@ -41,6 +42,9 @@ type Options struct {
 	// Started says the responders start after the check: their probing is
 	// judged too.
 	Started bool
+	// Schemas, when set, judges TXT records of well-known types by their
+	// schemas too.
+	Schemas *schema.Set
 }
 
 // Report is what Run found.
@@ -85,6 +89,7 @@ func Target(t string) (filter func(string) bool, typeName, instance string) {
 func Run(ctx context.Context, link Link, opts Options) (Report, error) {
 	filter, typeName, instance := Target(opts.Target)
 	c := New(filter)
+	c.UseSchemas(opts.Schemas)
 	sub := link.Subscribe("check", 0)
 	defer sub.Close()
 	var rep Report
@@ -291,6 +296,7 @@ func (a *active) stages(ctx context.Context, d time.Duration) (finalAt time.Time
 func Replay(ctx context.Context, next func() (mdns.Packet, error), opts Options) (Report, error) {
 	filter, _, _ := Target(opts.Target)
 	c := New(filter)
+	c.UseSchemas(opts.Schemas)
 	var rep Report
 	for {
 		if err := ctx.Err(); err != nil {

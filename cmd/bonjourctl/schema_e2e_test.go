@@ -82,6 +82,25 @@ func TestSchemasOnTheWire(t *testing.T) {
 		t.Errorf("Matter node from python3-zeroconf: %v", g)
 	}
 
+	// check judges the bridge's TXT by the HomeKit schema too.
+	cout, _ := lab.Host(1).Command(ctx, bin, "check", "-i", "eth0", "-d", "3s", "--active", "--json", "_hap._tcp").Output()
+	var rep struct {
+		Rules    map[string]int
+		Findings []struct{ Rule, Level, Section, Message string }
+	}
+	if err := json.Unmarshal(cout, &rep); err != nil {
+		t.Fatalf("check: %v\n%s", err, cout)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		if f.Rule == "schema-missing-key" {
+			found = f.Level == "fail" && strings.HasPrefix(f.Section, "HomeKit Accessory Protocol accessory §6.4") && strings.Contains(f.Message, "no sf key")
+		}
+	}
+	if !found {
+		t.Errorf("check did not fail the bridge's missing sf: %s", cout)
+	}
+
 	// Browsing the type libp2p does not use.
 	cmd := lab.Host(1).Command(ctx, bin, "browse", "-i", "eth0", "--once", "--timeout", "4s", "_p2p._tcp")
 	var errOut netlab.Buffer

@@ -30,6 +30,7 @@ type checkOptions struct {
 	// DNS judges the DNS-SD data of a unicast DNS domain (--domain).
 	DNS         dnsFlags
 	CompareMDNS bool
+	Schema      schemaFlags
 }
 
 func newCmdCheck(f *Factory, g *globalOptions) *cobra.Command {
@@ -105,13 +106,17 @@ warn: when anything warns too), 130 when interrupted.`,
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "fail", "Exit 1 on this `level` and above: fail or warn")
 	opts.DNS.addDomain(cmd.Flags())
 	opts.DNS.addServer(cmd.Flags())
+	opts.Schema.add(cmd.Flags(), false)
 	cmd.Flags().BoolVar(&opts.CompareMDNS, "compare-mdns", false, "With --domain: also browse the same types on the link (mDNS) for --duration and compare TXT, port and host")
 	return cmd
 }
 
 func checkRun(ctx context.Context, o *checkOptions) error {
 	var rep check.Report
-	var err error
+	schemas, err := o.Schema.set()
+	if err != nil {
+		return err
+	}
 	if o.Read != "" {
 		next, name, _, closeFn, oerr := capturePackets(o.IO.In, o.Read, o.Global)
 		if oerr != nil {
@@ -119,7 +124,7 @@ func checkRun(ctx context.Context, o *checkOptions) error {
 		}
 		defer closeFn()
 		fmt.Fprintf(o.IO.ErrOut, "judging %s on its own clock\n", name)
-		rep, err = check.Replay(ctx, next, check.Options{Target: o.Target, Started: o.Started})
+		rep, err = check.Replay(ctx, next, check.Options{Target: o.Target, Started: o.Started, Schemas: schemas})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
@@ -136,7 +141,7 @@ func checkRun(ctx context.Context, o *checkOptions) error {
 		for _, u := range link.Unseen() {
 			fmt.Fprintf(o.IO.ErrOut, "not visible to this check: %s\n", u)
 		}
-		rep, err = check.Run(ctx, link, check.Options{Target: o.Target, Duration: o.Duration, Active: o.Active, Started: o.Started})
+		rep, err = check.Run(ctx, link, check.Options{Target: o.Target, Duration: o.Duration, Active: o.Active, Started: o.Started, Schemas: schemas})
 	}
 	if errors.Is(err, context.Canceled) {
 		return errInterrupted
