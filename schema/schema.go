@@ -268,15 +268,16 @@ func (f Finding) String() string {
 
 // Finding codes. They are stable.
 const (
-	CodeMissing   = "schema-missing-key"
-	CodeBadValue  = "schema-bad-value"
-	CodeUnknown   = "schema-unknown-key"
-	CodeRepeated  = "schema-repeated-key"
-	CodeInstance  = "schema-instance-name"
-	CodeTooBig    = "schema-record-too-big"
-	CodeKeyCase   = "schema-key-case"
-	CodeTypeName  = "service-type-name"
-	CodeWrongType = "schema-wrong-type"
+	CodeMissing      = "schema-missing-key"
+	CodeBadValue     = "schema-bad-value"
+	CodeUnknown      = "schema-unknown-key"
+	CodeRepeated     = "schema-repeated-key"
+	CodeInstance     = "schema-instance-name"
+	CodeTooBig       = "schema-record-too-big"
+	CodeKeyCase      = "schema-key-case"
+	CodeTypeName     = "service-type-name"
+	CodeUnregistered = "service-type-unregistered"
+	CodeWrongType    = "schema-wrong-type"
 )
 
 // Explained is one string of a record with what the schema says of it.

@@ -187,3 +187,19 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("user schema: %v", got)
 	}
 }
+
+func TestRegistry(t *testing.T) {
+	for typ, want := range map[string]bool{"_ipp._tcp": true, "_http._tcp": true, "_printer._sub._ipp._tcp.local.": true, "_hap._tcp": true,
+		"_p2p._tcp": false, "_esphomelib._tcp": false, "_no-such-thing._udp": false} {
+		if got := Registered(typ); got != want {
+			t.Errorf("Registered(%s) = %v", typ, got)
+		}
+	}
+	fs := CheckTypeRegistered("_p2p._udp")
+	if len(fs) != 1 || fs[0].Code != CodeUnregistered || fs[0].Severity != txt.Info || !strings.Contains(fs[0].Message, "_p2p._udp is not in the IANA service-name registry as of 2024-06-11") {
+		t.Errorf("CheckTypeRegistered(_p2p._udp) = %+v", fs)
+	}
+	if fs := CheckTypeRegistered("_my_svc._tcp"); len(fs) != 1 || fs[0].Code != CodeTypeName {
+		t.Errorf("a malformed name is judged as malformed, not as unregistered: %+v", fs)
+	}
+}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	_ "embed" // the IANA registry copy
 	"fmt"
 	"strings"
 
@@ -68,4 +69,34 @@ func CheckType(t string) []Finding {
 		bad("service name %q has no letter", n)
 	}
 	return out
+}
+
+// ianaNames is the embedded copy of the IANA service-name registry: one
+// lower-case name a line, after a comment that says where and when from.
+//
+//go:embed iana-service-names.txt
+var ianaNames string
+
+// IANACopy says which copy of the registry Registered consults.
+const IANACopy = "the IANA service-name registry as of 2024-06-11"
+
+// Registered reports whether a service type's name ("_ipp._tcp" -> ipp)
+// is in the embedded copy of the IANA registry.
+func Registered(t string) bool {
+	name := strings.ToLower(strings.TrimPrefix(typeKey(t), "_"))
+	name, _, _ = strings.Cut(name, ".")
+	return name != "" && strings.Contains(ianaNames, "\n"+name+"\n")
+}
+
+// CheckTypeRegistered is CheckType, plus an informational finding when
+// the name is well formed but not in the IANA registry (RFC 6335 §8 asks
+// that names be registered; an unregistered one may clash with another
+// product's).
+func CheckTypeRegistered(t string) []Finding {
+	fs := CheckType(t)
+	if len(fs) == 0 && !Registered(t) {
+		fs = append(fs, Finding{Code: CodeUnregistered, Severity: txt.Info, Index: -1, Section: "RFC 6335 §8",
+			Message: fmt.Sprintf("%s is not in %s: register it, or expect another product to use the same name", typeKey(t), IANACopy)})
+	}
+	return fs
 }

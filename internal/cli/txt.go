@@ -15,6 +15,7 @@ import (
 
 	"github.com/bonjourctl/bonjourctl/consumers"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -377,8 +378,17 @@ func (o *txtDecodeOptions) report(rdata []byte, format txt.Format) (txtReport, e
 		return rep, err
 	}
 	rep.Schema = judgeTXT(set, o.Schema.Type, o.Schema.Instance, rdata)
-	if rep.Schema == nil {
+	if reg := schema.CheckTypeRegistered(o.Schema.Type); len(reg) > 0 && (rep.Schema == nil || len(rep.Schema.TypeFindings) == 0) {
+		if rep.Schema == nil {
+			rep.Schema = &schemaJSON{}
+		}
+		rep.Schema.TypeFindings = reg
+	}
+	if rep.Schema == nil || rep.Schema.Report == nil {
 		fmt.Fprintf(o.IO.ErrOut, "no schema for %s (bonjourctl txt schemas lists them; --schema FILE adds yours): judged by RFC 6763 only\n", o.Schema.Type)
+	}
+	if sc, n := set.Mistaken(o.Schema.Type); sc != nil {
+		fmt.Fprintf(o.IO.ErrOut, "note: %s\n", n.Meaning)
 	}
 	return rep, nil
 }
