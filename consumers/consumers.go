@@ -27,7 +27,7 @@ type Verdict struct {
 
 // All returns every client's verdict on rdata.
 func All(rdata []byte) []Verdict {
-	return []Verdict{PythonZeroconf(rdata), Grandcat(rdata)}
+	return []Verdict{PythonZeroconf(rdata), Grandcat(rdata), Avahi(rdata)}
 }
 
 // pyEntry is one key of python-zeroconf's properties dict.
@@ -194,4 +194,57 @@ func miekgStrings(rdata []byte) ([]string, error) {
 		return []string{}, nil
 	}
 	return t.Txt, nil
+}
+
+// Avahi is the TXT field of avahi-browse -r -p (avahi 0.8): avahi keeps
+// the non-empty strings only (avahi-common/strlst.c,
+// avahi_string_list_parse: "Ignore empty strings"), and avahi-browse
+// prints them last first, each quoted, '"' and '\\' escaped with a
+// backslash and bytes outside printable ASCII as \DDD
+// (avahi_string_list_to_string).
+func Avahi(rdata []byte) Verdict {
+	v := Verdict{Client: "avahi", Source: "avahi 0.8, avahi-common/strlst.c (avahi_string_list_parse, avahi_string_list_to_string), as avahi-browse -r -p prints it"}
+	rec, err := txt.Parse(rdata)
+	if err != nil {
+		v.Sees = "(nothing: avahi refuses a record that does not parse)"
+		return v
+	}
+	var parts []string
+	empty := 0
+	for i := len(rec.Strings) - 1; i >= 0; i-- {
+		s := rec.Strings[i]
+		if len(s) == 0 {
+			empty++
+			continue
+		}
+		var sb strings.Builder
+		sb.WriteByte('"')
+		for _, c := range s {
+			switch {
+			case c == '"' || c == '\\':
+				sb.WriteByte('\\')
+				sb.WriteByte(c)
+			case c < 32 || c >= 127:
+				fmt.Fprintf(&sb, "\\%03d", c)
+			default:
+				sb.WriteByte(c)
+			}
+		}
+		sb.WriteByte('"')
+		parts = append(parts, sb.String())
+	}
+	v.Sees = "avahi-browse -p TXT field: " + strings.Join(parts, " ")
+	if len(parts) == 0 {
+		v.Sees = "avahi-browse -p TXT field: (empty)"
+	}
+	switch {
+	case len(rdata) == 0 || rec.IsEmpty():
+		v.Notes = append(v.Notes, "zero-length TXT and the empty record (00) look the same: no strings")
+	case empty > 0:
+		v.Notes = append(v.Notes, fmt.Sprintf("%d empty string(s) dropped", empty))
+	}
+	if len(parts) > 1 {
+		v.Notes = append(v.Notes, "the strings are listed last first (txt decode --from avahi reads them back in wire order)")
+	}
+	return v
 }

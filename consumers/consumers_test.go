@@ -107,3 +107,17 @@ func TestNotes(t *testing.T) {
 		t.Errorf("grandcat zero-length %s, empty %s", z.Sees, e.Sees)
 	}
 }
+
+func TestAvahi(t *testing.T) {
+	a := Avahi(rdata(t, "a=\"x\"\\", "b=\xff\x00\t", "", "a=2"))
+	if a.Sees != `avahi-browse -p TXT field: "a=2" "b=\255\000\009" "a=\"x\"\\"` {
+		t.Errorf("avahi sees %s", a.Sees)
+	}
+	if len(a.Notes) != 2 || !strings.Contains(a.Notes[0], "1 empty string(s) dropped") || !strings.Contains(a.Notes[1], "last first") {
+		t.Errorf("avahi notes %q", a.Notes)
+	}
+	z, e := Avahi(nil), Avahi([]byte{0})
+	if z.Sees != e.Sees || z.Sees != "avahi-browse -p TXT field: (empty)" || !strings.Contains(z.Notes[0], "look the same") {
+		t.Errorf("avahi zero-length %+v, empty %+v", z, e)
+	}
+}
