@@ -3,7 +3,8 @@
 // that library computes it, with the source that shows it, and where that
 // differs from what RFC 6763 §6 says a client sees. Only libraries whose
 // behaviour could be read in their source and checked against them here
-// are covered.
+// are covered, but for Apple's, whose facts are cited from its open
+// source and a public report, and cannot be tested here.
 package consumers
 
 import (
@@ -27,7 +28,7 @@ type Verdict struct {
 
 // All returns every client's verdict on rdata.
 func All(rdata []byte) []Verdict {
-	return []Verdict{PythonZeroconf(rdata), Grandcat(rdata), Avahi(rdata)}
+	return []Verdict{Apple(rdata), PythonZeroconf(rdata), Grandcat(rdata), Avahi(rdata)}
 }
 
 // pyEntry is one key of python-zeroconf's properties dict.
@@ -245,6 +246,44 @@ func Avahi(rdata []byte) Verdict {
 	}
 	if len(parts) > 1 {
 		v.Notes = append(v.Notes, "the strings are listed last first (txt decode --from avahi reads them back in wire order)")
+	}
+	return v
+}
+
+// Apple is what Apple's DNS-SD API hands an app: TXTRecordGetValuePtr
+// returns the first string whose key matches, compared case-insensitively
+// (mDNSResponder, mDNSShared/dnssd_clientlib.c, InternalTXTRecordSearch).
+// It does not run here: the facts are cited, not tested.
+func Apple(rdata []byte) Verdict {
+	v := Verdict{Client: "Apple (dns_sd, NWBrowser)", Source: "mDNSResponder mDNSShared/dnssd_clientlib.c (InternalTXTRecordSearch: first match, strncasecmp); zero-length TXT on iOS 17: Skyost/Bonsoir issue #67; not run here"}
+	rec, err := txt.Parse(rdata)
+	if err != nil {
+		v.Sees = "(the record does not parse)"
+		return v
+	}
+	var parts []string
+	for _, a := range txt.Attributes(rec) {
+		if a.Kind == txt.Ignored || a.FirstIndex != a.Index {
+			continue
+		}
+		val := "(no value)"
+		switch a.Kind {
+		case txt.EmptyValue:
+			val = `""`
+		case txt.Value:
+			val = fmt.Sprintf("%q", txt.EscapeUTF8(a.Value))
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s", txt.Escape(a.Key), val))
+	}
+	v.Sees = "TXTRecordGetValuePtr by key: {" + strings.Join(parts, ", ") + "}"
+	if len(rdata) == 0 {
+		v.Notes = append(v.Notes, `iOS 17's Network framework logs "nw_txt_record_create_with_bytes txt_record cannot have length 0" for zero-length TXT, and discovery through it failed (Skyost/Bonsoir #67, iOS 17.1.1): publish one empty string (00) instead`)
+	}
+	v.Notes = append(v.Notes, "NWBrowser delivers TXT metadata only when browsing with the .bonjourWithTXTRecord descriptor; with .bonjour the metadata is nil whatever is on the wire")
+	for _, a := range txt.Attributes(rec) {
+		if a.Kind != txt.Ignored && a.FirstIndex != a.Index {
+			v.Notes = append(v.Notes, fmt.Sprintf("key %q again in string %d: the first (string %d) is returned, as RFC 6763 §6.4 says", txt.Escape(a.Key), a.Index, a.FirstIndex))
+		}
 	}
 	return v
 }

@@ -121,3 +121,16 @@ func TestAvahi(t *testing.T) {
 		t.Errorf("avahi zero-length %+v, empty %+v", z, e)
 	}
 }
+
+func TestApple(t *testing.T) {
+	a := Apple(rdata(t, "Path=/a", "flag", "path=/b", "e="))
+	if a.Sees != `TXTRecordGetValuePtr by key: {Path: "/a", flag: (no value), e: ""}` {
+		t.Errorf("Apple sees %s", a.Sees)
+	}
+	if !strings.Contains(strings.Join(a.Notes, "\n"), `key "path" again in string 2: the first (string 0) is returned`) {
+		t.Errorf("Apple notes %q", a.Notes)
+	}
+	if z := Apple(nil); !strings.Contains(z.Notes[0], "txt_record cannot have length 0") {
+		t.Errorf("zero-length: %q", z.Notes)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/browse"
 	"github.com/bonjourctl/bonjourctl/internal/dump"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 	"github.com/bonjourctl/bonjourctl/txt"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	Type, Instance string
 	// Wait is how long each listening step lasts (default 3 s).
 	Wait time.Duration
+	// Schemas, when set, judges the TXT record of a well-known type by
+	// its schema too.
+	Schemas *schema.Set
 }
 
 // Line is one pass/warn/fail/info line of the report.
@@ -567,8 +571,33 @@ func (d *doc) txtVerdict(s browse.Service) {
 			lvl := map[txt.Severity]string{txt.Error: "fail", txt.Warning: "warn", txt.Info: "info"}[f.Severity]
 			d.rep.add(lvl, "txt", "RFC 6763 §"+f.Section, "%s: %s", f.Code, f.Message)
 		}
+		d.schemaVerdict(s)
 	}
 	d.verdicts = append(d.verdicts, verdict)
+}
+
+// schemaVerdict judges the TXT record by its type's schema, if it has one.
+func (d *doc) schemaVerdict(s browse.Service) {
+	if d.opts.Schemas == nil {
+		return
+	}
+	sc := d.opts.Schemas.For(s.Type)
+	if sc == nil {
+		return
+	}
+	rep := sc.Check(s.TXT, len(s.TXTRaw), s.Instance)
+	bad := 0
+	for _, f := range rep.Findings {
+		if f.Severity == txt.Info {
+			continue
+		}
+		bad++
+		lvl := map[txt.Severity]string{txt.Error: "fail", txt.Warning: "warn"}[f.Severity]
+		d.rep.add(lvl, "schema", strings.TrimSpace(sc.Name+" "+f.Section), "%s: %s", f.Code, f.Message)
+	}
+	if bad == 0 {
+		d.rep.add("pass", "schema", sc.Source, "the TXT keys are what %s needs (%d keys judged)", sc.Name, len(rep.Explained))
+	}
 }
 
 func (d *doc) finish() {

@@ -101,6 +101,12 @@ func TestSchemasOnTheWire(t *testing.T) {
 		t.Errorf("check did not fail the bridge's missing sf: %s", cout)
 	}
 
+	// doctor says it in its TXT verdict.
+	dout, _ := lab.Host(1).Command(ctx, bin, "doctor", "-i", "eth0", "Lab Bridge", "_hap._tcp").CombinedOutput()
+	if !strings.Contains(string(dout), "schema-missing-key: no sf key") {
+		t.Errorf("doctor did not name the missing sf:\n%s", dout)
+	}
+
 	// Browsing the type libp2p does not use.
 	cmd := lab.Host(1).Command(ctx, bin, "browse", "-i", "eth0", "--once", "--timeout", "4s", "_p2p._tcp")
 	var errOut netlab.Buffer

@@ -16,6 +16,7 @@ import (
 	"github.com/bonjourctl/bonjourctl/doctor"
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
+	"github.com/bonjourctl/bonjourctl/schema"
 )
 
 type doctorOptions struct {
@@ -98,10 +99,11 @@ func doctorRun(ctx context.Context, o *doctorOptions) error {
 			return oerr
 		}
 		defer closeFn()
-		rep, err = doctor.Replay(ctx, next, name, doctor.Options{Type: o.Type, Instance: o.Instance})
+		rep, err = doctor.Replay(ctx, next, name, doctor.Options{Type: o.Type, Instance: o.Instance, Schemas: schema.Builtin()})
 		return printDoctor(o, rep, err)
 	}
 	rep, err = doctor.Run(ctx, doctor.Options{
+		Schemas: schema.Builtin(),
 		Listen: func(ctx context.Context) (doctor.Link, error) {
 			cfg := o.Global.mdnsConfig()
 			cfg.Observe = true // QU answers by unicast, seen without taking them from other stacks
