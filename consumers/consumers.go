@@ -3,8 +3,8 @@
 // that library computes it, with the source that shows it, and where that
 // differs from what RFC 6763 §6 says a client sees. Only libraries whose
 // behaviour could be read in their source and checked against them here
-// are covered, but for Apple's, whose facts are cited from its open
-// source and a public report, and cannot be tested here.
+// are covered, but for Apple's and brutella/dnssd's, whose behaviour is
+// cited from their source (and a public report), and cannot be run here.
 package consumers
 
 import (
@@ -28,7 +28,7 @@ type Verdict struct {
 
 // All returns every client's verdict on rdata.
 func All(rdata []byte) []Verdict {
-	return []Verdict{Apple(rdata), PythonZeroconf(rdata), Grandcat(rdata), Avahi(rdata)}
+	return []Verdict{Apple(rdata), PythonZeroconf(rdata), Grandcat(rdata), Brutella(rdata), Avahi(rdata)}
 }
 
 // pyEntry is one key of python-zeroconf's properties dict.
@@ -283,6 +283,59 @@ func Apple(rdata []byte) Verdict {
 	for _, a := range txt.Attributes(rec) {
 		if a.Kind != txt.Ignored && a.FirstIndex != a.Index {
 			v.Notes = append(v.Notes, fmt.Sprintf("key %q again in string %d: the first (string %d) is returned, as RFC 6763 §6.4 says", txt.Escape(a.Key), a.Index, a.FirstIndex))
+		}
+	}
+	return v
+}
+
+// Brutella is Service.Text as github.com/brutella/dnssd fills it
+// (cache.go at commit 8c9d3cd): a map[string]string from miekg/dns's TXT
+// strings split at the first '=', each assignment made unconditionally
+// (the "don't override" check above it has no effect), so the last value
+// of a key wins, a string without '=' is dropped, and keys are
+// case-sensitive. The module is not served by the proxy here: cited, not
+// run.
+func Brutella(rdata []byte) Verdict {
+	v := Verdict{Client: "brutella/dnssd", Source: "github.com/brutella/dnssd cache.go (commit 8c9d3cd, 2026-02-27); not run here"}
+	strs, err := miekgStrings(rdata)
+	if err != nil {
+		v.Sees = "(the record does not decode: " + err.Error() + ")"
+		return v
+	}
+	text := map[string]string{}
+	var order []string
+	var dropped []string
+	for _, s := range strs {
+		k, val, ok := strings.Cut(s, "=")
+		if !ok {
+			if s != "" {
+				dropped = append(dropped, s)
+			}
+			continue
+		}
+		if _, seen := text[k]; !seen {
+			order = append(order, k)
+		} else {
+			v.Notes = append(v.Notes, fmt.Sprintf("key %q repeats: the map keeps the last value (%q), RFC 6763 §6.4 the first", k, val))
+		}
+		text[k] = val
+	}
+	v.Sees = fmt.Sprintf("Text = %#v", text)
+	for _, d := range dropped {
+		v.Notes = append(v.Notes, fmt.Sprintf("boolean key %q (no '=') is dropped: the app cannot see it", d))
+	}
+	lower := map[string]string{}
+	for _, k := range order {
+		if o, ok := lower[strings.ToLower(k)]; ok {
+			v.Notes = append(v.Notes, fmt.Sprintf("keys %q and %q are one key to RFC 6763 §6.4 but two in the map", o, k))
+		} else {
+			lower[strings.ToLower(k)] = k
+		}
+	}
+	rec, _ := txt.Parse(rdata)
+	for i, s := range rec.Strings {
+		if i < len(strs) && strs[i] != string(s) {
+			v.Notes = append(v.Notes, fmt.Sprintf("string %d arrives escaped (%q): miekg/dns's presentation form, not the bytes", i, strs[i]))
 		}
 	}
 	return v

@@ -134,3 +134,16 @@ func TestApple(t *testing.T) {
 		t.Errorf("zero-length: %q", z.Notes)
 	}
 }
+
+func TestBrutella(t *testing.T) {
+	b := Brutella(rdata(t, "path=/a", "flag", "path=/b", "Path=/c", "q=\"x\""))
+	if b.Sees != `Text = map[string]string{"Path":"/c", "path":"/b", "q":"\\\"x\\\""}` {
+		t.Errorf("brutella sees %s", b.Sees)
+	}
+	all := strings.Join(b.Notes, "\n")
+	for _, want := range []string{`key "path" repeats: the map keeps the last value ("/b")`, `boolean key "flag" (no '=') is dropped`, `keys "path" and "Path" are one key`, `string 4 arrives escaped`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("brutella notes lack %q:\n%s", want, all)
+		}
+	}
+}
