@@ -3,8 +3,9 @@
 // that library computes it, with the source that shows it, and where that
 // differs from what RFC 6763 §6 says a client sees. Only libraries whose
 // behaviour could be read in their source and checked against them here
-// are covered, but for Apple's and brutella/dnssd's, whose behaviour is
-// cited from their source (and a public report), and cannot be run here.
+// are covered, but for Apple's, brutella/dnssd's and ESP-IDF's, whose
+// behaviour is cited from their source (and a public report), and cannot
+// be run here.
 package consumers
 
 import (
@@ -28,7 +29,7 @@ type Verdict struct {
 
 // All returns every client's verdict on rdata.
 func All(rdata []byte) []Verdict {
-	return []Verdict{Apple(rdata), PythonZeroconf(rdata), Grandcat(rdata), Brutella(rdata), Avahi(rdata)}
+	return []Verdict{Apple(rdata), PythonZeroconf(rdata), Grandcat(rdata), Brutella(rdata), Avahi(rdata), ESPIDF(rdata)}
 }
 
 // pyEntry is one key of python-zeroconf's properties dict.
@@ -338,5 +339,46 @@ func Brutella(rdata []byte) Verdict {
 			v.Notes = append(v.Notes, fmt.Sprintf("string %d arrives escaped (%q): miekg/dns's presentation form, not the bytes", i, strs[i]))
 		}
 	}
+	return v
+}
+
+// ESPIDF is the mdns_txt_item_t array of ESP-IDF's mdns component
+// (espressif/esp-protocols components/mdns/mdns.c,
+// _mdns_txt_items_count_get and _mdns_result_txt_create): strings in
+// order up to the first empty string, where parsing stops; a string that
+// starts with '=' skipped; the key up to '=', the value after it with its
+// length (NULL when empty, as for a key without '='); a record of one byte
+// or one that overruns gives no items. Cited, not run here.
+func ESPIDF(rdata []byte) Verdict {
+	v := Verdict{Client: "ESP-IDF mdns", Source: "espressif/esp-protocols components/mdns/mdns.c (_mdns_txt_items_count_get, _mdns_result_txt_create); not run here"}
+	var items []string
+	rec, err := txt.Parse(rdata)
+	switch {
+	case err != nil:
+		v.Notes = append(v.Notes, "a length byte that runs past the end: no items at all")
+	case len(rdata) <= 1:
+		v.Notes = append(v.Notes, "zero-length TXT and the empty record (00) both give no items")
+	default:
+		for i, s := range rec.Strings {
+			if len(s) == 0 {
+				if rest := len(rec.Strings) - i - 1; rest > 0 {
+					v.Notes = append(v.Notes, fmt.Sprintf("string %d is empty: parsing stops there, and the %d string(s) after it are lost", i, rest))
+				}
+				break
+			}
+			if s[0] == '=' {
+				continue
+			}
+			k, val, eq := bytes.Cut(s, []byte("="))
+			value := "NULL"
+			if len(val) > 0 {
+				value = fmt.Sprintf("%q (%d)", txt.EscapeUTF8(val), len(val))
+			} else if eq {
+				v.Notes = append(v.Notes, fmt.Sprintf("%q= (empty value) arrives as a NULL value, the same as the boolean %q", txt.Escape(k), txt.Escape(k)))
+			}
+			items = append(items, fmt.Sprintf("{%q, %s}", txt.Escape(k), value))
+		}
+	}
+	v.Sees = "txt[] = {" + strings.Join(items, ", ") + "}"
 	return v
 }

@@ -147,3 +147,19 @@ func TestBrutella(t *testing.T) {
 		}
 	}
 }
+
+func TestESPIDF(t *testing.T) {
+	e := ESPIDF(rdata(t, "a=1", "=x", "flag", "e=", "", "lost=1"))
+	if e.Sees != `txt[] = {{"a", "1" (1)}, {"flag", NULL}, {"e", NULL}}` {
+		t.Errorf("ESP-IDF sees %s", e.Sees)
+	}
+	all := strings.Join(e.Notes, "\n")
+	for _, want := range []string{`"e"= (empty value) arrives as a NULL value, the same as the boolean "e"`, "string 4 is empty: parsing stops there, and the 1 string(s) after it are lost"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("ESP-IDF notes lack %q:\n%s", want, all)
+		}
+	}
+	if z := ESPIDF([]byte{0}); z.Sees != "txt[] = {}" || !strings.Contains(z.Notes[0], "no items") {
+		t.Errorf("empty record: %+v", z)
+	}
+}
