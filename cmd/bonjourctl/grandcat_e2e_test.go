@@ -114,8 +114,9 @@ func TestBrowseGrandcatZeroLengthTXT(t *testing.T) {
 }
 
 // TestClientsAgainstThemselves: what txt decode --clients says
-// grandcat/zeroconf and avahi hand an app is what a grandcat/zeroconf
-// browser and avahi-browse -r -p print, for a record with quotes, a
+// grandcat/zeroconf, python-zeroconf and avahi hand an app is what a
+// grandcat/zeroconf browser, a python3-zeroconf browser and
+// avahi-browse -r -p print, for a record with quotes, a
 // backslash, binary bytes, an empty string and a repeated key published
 // by bonjourctl advertise.
 func TestClientsAgainstThemselves(t *testing.T) {
@@ -145,6 +146,13 @@ func TestClientsAgainstThemselves(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != said["grandcat/zeroconf"] {
 		t.Errorf("grandcat/zeroconf gave its app\n  %s\nbonjourctl said\n  %s", got, said["grandcat/zeroconf"])
+	}
+
+	zb := lab.Host(1).Command(ctx, requireZeroconf(t), "testdata/zc_browse.py", "_p2p._tcp.local.", "10.88.0.1")
+	zl := netlab.Lines(t, zb)
+	pl := netlab.WaitLine(t, zl, 15*time.Second, netlab.Containing("properties Edge._p2p._tcp.local. "))
+	if got, want := strings.TrimPrefix(pl, "properties Edge._p2p._tcp.local. "), strings.TrimPrefix(said["python-zeroconf"], "properties = "); got != want {
+		t.Errorf("python3-zeroconf handed its app\n  %s\nbonjourctl said\n  %s", got, want)
 	}
 
 	av := lab.Host(1).StartAvahi(t, ctx, netlab.AvahiConfig{DBus: true})

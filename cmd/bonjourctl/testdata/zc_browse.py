@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Browse one service type with python3-zeroconf (Debian's package) for
 bonjourctl's lab tests. Prints "resolved NAME TXT_HEX" once an instance has
-SRV, TXT and an address, and "removed NAME" when it goes.
+SRV, TXT and an address, then "properties NAME REPR" (the repr of the
+properties dict python-zeroconf hands an app), and "removed NAME" when it goes.
 
 usage: zc_browse.py TYPE ADDRESS
 """
@@ -29,6 +30,7 @@ def on_change(zeroconf, service_type, name, state_change):
             info = zeroconf.get_service_info(service_type, name, timeout=3000)
             if info and info.addresses and info.text is not None:
                 say("resolved", name, info.text.hex())
+                say("properties", name, repr(info.properties))
         threading.Thread(target=resolve, daemon=True).start()
 
 
