@@ -102,7 +102,7 @@ func TestSchemasOnTheWire(t *testing.T) {
 	}
 
 	// doctor says it in its TXT verdict.
-	dout, _ := lab.Host(1).Command(ctx, bin, "doctor", "-i", "eth0", "Lab Bridge", "_hap._tcp").CombinedOutput()
+	dout, _ := lab.Host(1).Command(ctx, bin, "doctor", "-i", "eth0", "--wait", "1s", "Lab Bridge", "_hap._tcp").CombinedOutput()
 	if !strings.Contains(string(dout), "schema-missing-key: no sf key") {
 		t.Errorf("doctor did not name the missing sf:\n%s", dout)
 	}
