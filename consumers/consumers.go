@@ -3,16 +3,18 @@
 // that library computes it, with the source that shows it, and where that
 // differs from what RFC 6763 §6 says a client sees. Only libraries whose
 // behaviour could be read in their source and checked against them here
-// are covered, but for Apple's, brutella/dnssd's and ESP-IDF's, whose
-// behaviour is cited from their source (and a public report), and cannot
-// be run here.
+// are covered, but for Apple's, Android's, brutella/dnssd's and
+// ESP-IDF's, whose behaviour is cited from their source (and a public
+// report), and cannot be run here.
 package consumers
 
 import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/miekg/dns"
 
@@ -29,7 +31,7 @@ type Verdict struct {
 
 // All returns every client's verdict on rdata.
 func All(rdata []byte) []Verdict {
-	return []Verdict{Apple(rdata), PythonZeroconf(rdata), Grandcat(rdata), Brutella(rdata), Avahi(rdata), ESPIDF(rdata)}
+	return []Verdict{Apple(rdata), Android(rdata), PythonZeroconf(rdata), Grandcat(rdata), Brutella(rdata), Avahi(rdata), ESPIDF(rdata)}
 }
 
 // pyEntry is one key of python-zeroconf's properties dict.
@@ -380,5 +382,68 @@ func ESPIDF(rdata []byte) Verdict {
 		}
 	}
 	v.Sees = "txt[] = {" + strings.Join(items, ", ") + "}"
+	return v
+}
+
+// Android is MdnsServiceInfo's attributes in Android's mDNS stack (the
+// Connectivity module's service-t/.../mdns/MdnsServiceInfo.java, from
+// Android 14): TextEntry.fromBytes splits at the first '=' (a string that
+// starts with '=' is dropped, one without is a key with a null value, the
+// key read as US-ASCII), and a TreeMap ordered case-insensitively takes
+// each key with putIfAbsent: the first wins, whatever its case.
+// getAttributes() turns values into UTF-8 strings. Cited, not run here.
+func Android(rdata []byte) Verdict {
+	v := Verdict{Client: "Android NsdManager", Source: "Android Connectivity module, service-t/src/com/android/server/connectivity/mdns/MdnsServiceInfo.java (TextEntry.fromBytes; TreeMap CASE_INSENSITIVE_ORDER, putIfAbsent); not run here"}
+	rec, err := txt.Parse(rdata)
+	if err != nil {
+		v.Sees = "(the record does not parse)"
+		return v
+	}
+	type entry struct {
+		key   string
+		value []byte
+		null  bool
+	}
+	var attrs []entry
+	for _, s := range rec.Strings {
+		k, val, eq := bytes.Cut(s, []byte("="))
+		if eq && len(k) == 0 {
+			continue
+		}
+		key := string(k)
+		if !eq {
+			val = nil
+		}
+		dup := false
+		for _, a := range attrs {
+			if strings.EqualFold(a.key, key) {
+				dup = true
+			}
+		}
+		if !dup {
+			attrs = append(attrs, entry{key, val, !eq})
+		}
+		if len(s) == 0 {
+			v.Notes = append(v.Notes, `an empty string becomes an attribute with the empty key "" and a null value`)
+		}
+	}
+	sort.SliceStable(attrs, func(i, j int) bool { return strings.ToLower(attrs[i].key) < strings.ToLower(attrs[j].key) })
+	parts := make([]string, len(attrs))
+	for i, a := range attrs {
+		val := "null"
+		if !a.null {
+			val = strings.ToValidUTF8(string(a.value), "\uFFFD")
+			if !utf8.Valid(a.value) {
+				v.Notes = append(v.Notes, fmt.Sprintf("the value of %q is not UTF-8: getAttributes() shows U+FFFD for its bad bytes (getAttributeAsBytes keeps them)", a.key))
+			}
+		}
+		parts[i] = a.key + "=" + val
+	}
+	v.Sees = "getAttributes() = {" + strings.Join(parts, ", ") + "}"
+	for _, a := range txt.Attributes(rec) {
+		if a.Kind != txt.Ignored && a.FirstIndex != a.Index {
+			v.Notes = append(v.Notes, fmt.Sprintf("key %q again in string %d: the first (string %d) is kept, whatever its case, as RFC 6763 §6.4 says", txt.Escape(a.Key), a.Index, a.FirstIndex))
+		}
+	}
 	return v
 }

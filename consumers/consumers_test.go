@@ -163,3 +163,16 @@ func TestESPIDF(t *testing.T) {
 		t.Errorf("empty record: %+v", z)
 	}
 }
+
+func TestAndroid(t *testing.T) {
+	a := Android(rdata(t, "Path=/a", "flag", "path=/b", "=x", "bin=\xff", ""))
+	if a.Sees != "getAttributes() = {=null, bin=\uFFFD, flag=null, Path=/a}" {
+		t.Errorf("Android sees %s", a.Sees)
+	}
+	all := strings.Join(a.Notes, "\n")
+	for _, want := range []string{`key "path" again in string 2: the first (string 0) is kept`, `the value of "bin" is not UTF-8`, `an empty string becomes an attribute with the empty key`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("Android notes lack %q:\n%s", want, all)
+		}
+	}
+}
