@@ -107,6 +107,12 @@ zero-length-txt, no-probe, no-cache-flush, no-goodbye, flush-shared,
 aa-in-queries, fast-announce, no-additionals, legacy-flush (and --ttl-host,
 --ttl-other for wrong TTLs).
 
+--domain DOMAIN (other than local) registers in a unicast DNS zone instead,
+by one DNS UPDATE to --server (signed with --tsig NAME:ALG:SECRET or
+--tsig-file), renamed on conflicts, TXT changes sent as updates, deleted
+on exit; --print-zone prints the records as zone-file lines and sends
+nothing.
+
 --engine grandcat publishes through github.com/grandcat/zeroconf instead, to
 reproduce what an app built on it puts on the wire; --engine avahi (Linux)
 registers the service with avahi-daemon over D-Bus, as a Linux app does, so

@@ -66,6 +66,14 @@ of TTLs) with a bounded cache; counters go to stderr at the end.
 input) through the same engine on the capture's own clock, printing what a
 browser on that link would have printed; nothing is sent.
 
+--domain DOMAIN (a domain other than local) browses over unicast DNS instead
+(wide-area DNS-SD, RFC 6763 §11): the system's resolvers or --server, polled
+at the records' TTLs (--poll-floor), each line saying "via dns SERVER";
+--zone prints what was found as zone-file lines.
+
+Instances of well-known types (bonjourctl txt schemas) are judged by their
+type's TXT schema too: the add line counts the findings, --json has them.
+
 --instance NAME watches one instance of the type and, with --expect key=value
 (repeatable; key= for an empty value, key for a boolean attribute),
 --expect-txt-hex or --expect-state, asserts on it for scripts and CI: exit 0

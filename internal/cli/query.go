@@ -50,7 +50,10 @@ and cache-flush bit), like dns-sd -Q with the details shown.
 --qu asks for a unicast reply (RFC 6762 §5.4). --legacy sends from an
 ephemeral port instead of 5353, as a plain DNS client would; responders must
 then reply by unicast to that port, echo the query ID and question, and
-leave out the cache-flush bit (RFC 6762 §6.7).`,
+leave out the cache-flush bit (RFC 6762 §6.7).
+
+--server ADDR asks a unicast DNS server instead (EDNS0, TCP when the reply
+is truncated) and prints its reply with every record's exact bytes.`,
 		Example: `  bonjourctl query _p2p._tcp.local PTR
   bonjourctl query "Node 1._p2p._tcp.local" TXT --qu
   bonjourctl query host1.local A --legacy`,
@@ -181,7 +184,8 @@ func newCmdResolve(f *Factory, g *globalOptions) *cobra.Command {
 the host's addresses) and prints which packet carried each: source, interface,
 TTL, cache-flush bit. The TXT record is shown as its exact bytes, decoded and
 linted. It exits 1 when no TXT record arrives: the answer to "is my TXT data
-on the wire at all?". With --expect key=value, --expect-txt-hex or
+on the wire at all?". --domain DOMAIN resolves over unicast DNS instead.
+With --expect key=value, --expect-txt-hex or
 --expect-state (as for browse --instance) the expectations decide: exit 0
 when all hold, 1 with one line per unmet expectation.`,
 		Example: `  bonjourctl resolve "Node 1" _p2p._tcp
