@@ -58,6 +58,14 @@ socket; otherwise it says what it could not see.
 standard input), on the capture's own clock: every timing rule is judged as
 it happened (with --started when the capture began before the responders).
 
+--domain DOMAIN judges a unicast DNS zone's DNS-SD data instead: browse-domain
+records, type enumeration, every PTR with its SRV, TXT and addresses, TXT
+lint, TTLs and long TXT records fetched as a client without EDNS0 does;
+--compare-mdns compares the instances with those on the link.
+
+TXT records of well-known types are judged by their type's schema too
+(schema-* rules; bonjourctl txt schemas lists them).
+
 Each finding names the responder, the rule with its RFC section, and the
 times of the packets that show it. Exit 1 when anything fails (--fail-on
 warn: when anything warns too), 130 when interrupted.`,
