@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/bonjourctl/bonjourctl/browse"
@@ -504,14 +505,7 @@ func (m Model) detailLines(r *row) []string {
 	}
 	if s.TXTState != browse.TXTMissing {
 		for _, f := range txt.Lint(s.TXTRaw) {
-			style := st.Dim
-			switch f.Severity {
-			case txt.Error:
-				style = st.Bad
-			case txt.Warning:
-				style = st.Warn
-			}
-			out = append(out, style.Render("  "+f.String()))
+			out = append(out, m.bySeverity(f.Severity).Render("  "+f.String()))
 		}
 	}
 	if len(s.TXTRaw) > 0 {
@@ -675,14 +669,18 @@ func (m Model) schemaLines(s *browse.Service) []string {
 		out = append(out, st.Dim.Render(line))
 	}
 	for _, f := range rep.Findings {
-		style := st.Dim
-		switch f.Severity {
-		case txt.Error:
-			style = st.Bad
-		case txt.Warning:
-			style = st.Warn
-		}
-		out = append(out, style.Render("  "+f.String()))
+		out = append(out, m.bySeverity(f.Severity).Render("  "+f.String()))
 	}
 	return out
+}
+
+// bySeverity is the style of a finding of that severity.
+func (m Model) bySeverity(sev txt.Severity) lipgloss.Style {
+	switch sev {
+	case txt.Error:
+		return m.styles.Bad
+	case txt.Warning:
+		return m.styles.Warn
+	}
+	return m.styles.Dim
 }

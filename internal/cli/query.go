@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 
 	"strings"
@@ -277,28 +278,11 @@ func resolveRun(ctx context.Context, o *resolveOptions) error {
 			return err
 		}
 	} else {
-		for _, r := range s.Records {
-			if r.Type == mdns.TypePTR {
-				continue
-			}
-			where := fmt.Sprintf("from %s on %s (IP TTL %d), %s, TTL %d, cache-flush %v", r.Src, mdns.EscapeText(r.IfName), r.HopLimit, r.LastSeen.In(o.Loc).Format("15:04:05.000"), r.TTL, r.CacheFlush)
-			switch r.Type {
-			case mdns.TypeSRV:
-				fmt.Fprintf(w, "SRV   %s:%d  %s\n", mdns.EscapeText(s.Host), s.Port, where)
-			case mdns.TypeTXT:
-				fmt.Fprintf(w, "TXT   %d bytes %s  %s\n", len(r.Data), dump.TXTText(r.Data), where)
-			default:
-				a, _ := r.Addr()
-				fmt.Fprintf(w, "%-5s %s  %s\n", mdns.TypeString(r.Type), a, where)
-			}
-		}
-		if s.TXTState != browse.TXTMissing {
-			fmt.Fprintln(w)
-			rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
-			rep.Schema = judgeTXT(schema.Builtin(), s.Type, s.Instance, s.TXTRaw)
-			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, rep, false); err != nil {
-				return err
-			}
+		err := writeResolved(w, s, func(r *browse.Record) string {
+			return fmt.Sprintf("from %s on %s (IP TTL %d), %s, TTL %d, cache-flush %v", r.Src, mdns.EscapeText(r.IfName), r.HopLimit, r.LastSeen.In(o.Loc).Format("15:04:05.000"), r.TTL, r.CacheFlush)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if res.SendErrors > 0 {
@@ -330,4 +314,30 @@ func resolveRun(ctx context.Context, o *resolveOptions) error {
 		return fmt.Errorf("%s is not fully resolved within %v: no %s arrived (asked %d times)", mdns.EscapeText(o.Name), o.Timeout, strings.Join(res.Missing(), " or "), res.Queries)
 	}
 	return nil
+}
+
+// writeResolved prints a resolved instance: a line for each record (but
+// the PTR) saying where it came from, then its TXT record decoded, linted
+// and judged by its type's schema.
+func writeResolved(w io.Writer, s *browse.Service, where func(r *browse.Record) string) error {
+	for i := range s.Records {
+		r := &s.Records[i]
+		switch r.Type {
+		case mdns.TypePTR:
+		case mdns.TypeSRV:
+			fmt.Fprintf(w, "SRV   %s:%d  %s\n", mdns.EscapeText(s.Host), s.Port, where(r))
+		case mdns.TypeTXT:
+			fmt.Fprintf(w, "TXT   %d bytes %s  %s\n", len(r.Data), dump.TXTText(r.Data), where(r))
+		default:
+			a, _ := r.Addr()
+			fmt.Fprintf(w, "%-5s %s  %s\n", mdns.TypeString(r.Type), a, where(r))
+		}
+	}
+	if s.TXTState == browse.TXTMissing {
+		return nil
+	}
+	fmt.Fprintln(w)
+	rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
+	rep.Schema = judgeTXT(schema.Builtin(), s.Type, s.Instance, s.TXTRaw)
+	return writeTXTReport(&iostreams.IOStreams{Out: w}, rep, false)
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/bonjourctl/bonjourctl/internal/iostreams"
 	"github.com/bonjourctl/bonjourctl/mdns"
 	"github.com/bonjourctl/bonjourctl/schema"
-	"github.com/bonjourctl/bonjourctl/txt"
 	"github.com/bonjourctl/bonjourctl/widearea"
 )
 
@@ -392,25 +391,11 @@ func resolveWide(ctx context.Context, o *resolveOptions) error {
 			return err
 		}
 	} else {
-		for _, r := range s.Records {
-			where := fmt.Sprintf("from %s (%s), %s, TTL %d", widearea.ServerString(r.Src), r.IfName, r.LastSeen.In(o.Loc).Format("15:04:05.000"), r.TTL)
-			switch r.Type {
-			case mdns.TypeSRV:
-				fmt.Fprintf(w, "SRV   %s:%d  %s\n", mdns.EscapeText(s.Host), s.Port, where)
-			case mdns.TypeTXT:
-				fmt.Fprintf(w, "TXT   %d bytes %s  %s\n", len(r.Data), dump.TXTText(r.Data), where)
-			default:
-				a, _ := r.Addr()
-				fmt.Fprintf(w, "%-5s %s  %s\n", mdns.TypeString(r.Type), a, where)
-			}
-		}
-		if s.TXTState != browse.TXTMissing {
-			fmt.Fprintln(w)
-			rep := buildTXTReport(s.TXTRaw, txt.FormatHex)
-			rep.Schema = judgeTXT(schema.Builtin(), s.Type, s.Instance, s.TXTRaw)
-			if err := writeTXTReport(&iostreams.IOStreams{Out: w}, rep, false); err != nil {
-				return err
-			}
+		err := writeResolved(w, &s, func(r *browse.Record) string {
+			return fmt.Sprintf("from %s (%s), %s, TTL %d", widearea.ServerString(r.Src), r.IfName, r.LastSeen.In(o.Loc).Format("15:04:05.000"), r.TTL)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	w.Flush()
