@@ -110,11 +110,16 @@ type AnswerError struct {
 }
 
 func (e *AnswerError) Error() string {
-	code := dns.RcodeToString[e.Rcode]
-	if code == "" {
-		code = fmt.Sprintf("rcode %d", e.Rcode)
-	}
+	code := RcodeName(e.Rcode)
 	return fmt.Sprintf("%s answered %s for %s %s", ServerString(e.Server), code, mdns.EscapeText(e.Name), dns.TypeToString[e.Type])
+}
+
+// RcodeName is an rcode's mnemonic ("SERVFAIL"), or its number.
+func RcodeName(rcode int) string {
+	if s, ok := dns.RcodeToString[rcode]; ok {
+		return s
+	}
+	return fmt.Sprintf("rcode %d", rcode)
 }
 
 // Check returns an AnswerError when the reply answers nothing.

@@ -103,7 +103,7 @@ func (c *Client) Domains(ctx context.Context, parents []string) Enumeration {
 				continue
 			}
 			if r.Msg.Rcode != dns.RcodeSuccess {
-				e.Asked = append(e.Asked, Asked{Name: name, Result: dns.RcodeToString[r.Msg.Rcode]})
+				e.Asked = append(e.Asked, Asked{Name: name, Result: RcodeName(r.Msg.Rcode)})
 				continue
 			}
 			n := 0

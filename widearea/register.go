@@ -109,10 +109,7 @@ type RcodeError struct {
 }
 
 func (e *RcodeError) Error() string {
-	code := dns.RcodeToString[e.Rcode]
-	if code == "" {
-		code = fmt.Sprintf("rcode %d", e.Rcode)
-	}
+	code := RcodeName(e.Rcode)
 	srv := ServerString(e.Server)
 	switch e.Rcode {
 	case dns.RcodeRefused:
@@ -180,7 +177,7 @@ func (g *Registrar) Zone(ctx context.Context) (string, error) {
 			return g.zone, nil
 		}
 	}
-	return "", fmt.Errorf("finding the zone of %s: %s answered %s with no SOA record", g.reg.Domain, ServerString(r.Server), dns.RcodeToString[r.Msg.Rcode])
+	return "", fmt.Errorf("finding the zone of %s: %s answered %s with no SOA record", g.reg.Domain, ServerString(r.Server), RcodeName(r.Msg.Rcode))
 }
 
 // maxRenames bounds the renames after conflicts.

@@ -358,7 +358,7 @@ func wideTypes(ctx context.Context, c *widearea.Client, domain string, given []s
 		}
 	}
 	if len(types) == 0 {
-		return nil, fmt.Errorf("_services._dns-sd._udp.%s has no PTR records at %s (%s): name a service type to browse", domain, widearea.ServerString(r.Server), dns.RcodeToString[r.Msg.Rcode])
+		return nil, fmt.Errorf("_services._dns-sd._udp.%s has no PTR records at %s (%s): name a service type to browse", domain, widearea.ServerString(r.Server), widearea.RcodeName(r.Msg.Rcode))
 	}
 	return types, nil
 }
@@ -465,7 +465,7 @@ func queryWide(ctx context.Context, o *queryOptions) error {
 	}
 	if r.Msg.Rcode != dns.RcodeSuccess {
 		w.Flush()
-		return fmt.Errorf("%s answered %s for %s %s", widearea.ServerString(r.Server), dns.RcodeToString[r.Msg.Rcode], mdns.EscapeText(name), mdns.TypeString(o.Type))
+		return fmt.Errorf("%s answered %s for %s %s", widearea.ServerString(r.Server), widearea.RcodeName(r.Msg.Rcode), mdns.EscapeText(name), mdns.TypeString(o.Type))
 	}
 	if len(browse.Answers(r.Parsed, name, o.Type)) == 0 && o.Type != dns.TypeANY {
 		w.Flush()
@@ -504,7 +504,7 @@ func writeReply(w io.Writer, r *widearea.Reply, asJSON bool) error {
 	m := r.Parsed
 	if asJSON {
 		j := replyJSON{Server: r.Server.String(), Transport: transport, Size: r.Size, RTTMillis: float64(r.RTT.Microseconds()) / 1000,
-			Rcode: dns.RcodeToString[r.Msg.Rcode], Flags: m.FlagNames(), Answers: []rrJSON{}, Authority: []rrJSON{}, Additional: []rrJSON{}}
+			Rcode: widearea.RcodeName(r.Msg.Rcode), Flags: m.FlagNames(), Answers: []rrJSON{}, Authority: []rrJSON{}, Additional: []rrJSON{}}
 		for i, sec := range [][]mdns.Record{m.Answers, m.Authority, m.Additional} {
 			out := []*[]rrJSON{&j.Answers, &j.Authority, &j.Additional}[i]
 			for _, rec := range sec {
@@ -516,7 +516,7 @@ func writeReply(w io.Writer, r *widearea.Reply, asJSON bool) error {
 		}
 		return json.NewEncoder(w).Encode(j)
 	}
-	fmt.Fprintf(w, "reply from %s over %s, %d bytes, %v, %s, flags %s\n", widearea.ServerString(r.Server), transport, r.Size, r.RTT.Round(10*time.Microsecond), dns.RcodeToString[r.Msg.Rcode], m.FlagNames())
+	fmt.Fprintf(w, "reply from %s over %s, %d bytes, %v, %s, flags %s\n", widearea.ServerString(r.Server), transport, r.Size, r.RTT.Round(10*time.Microsecond), widearea.RcodeName(r.Msg.Rcode), m.FlagNames())
 	for i, sec := range [][]mdns.Record{m.Answers, m.Authority, m.Additional} {
 		title := []string{"answer", "authority", "additional"}[i]
 		for _, rec := range sec {
