@@ -104,9 +104,14 @@ func (c *Client) AuditZone(ctx context.Context, domain string, types []string) (
 		if len(svcs) == 0 {
 			add(check.Warn, "no-instances", "RFC 6763 §4.1", browseName, "no PTR records: no instance of %s is published", t)
 		}
-		for _, s := range svcs {
-			a.Instances = append(a.Instances, s)
-			a.judge(ctx, c, &s, add)
+		for _, f := range svcs {
+			a.Instances = append(a.Instances, f.Service)
+			if f.Err != nil {
+				// What did not arrive was not seen: not judged missing.
+				add(check.Warn, "question-unanswered", "RFC 1035 §4.1.1", mdns.EscapeText(f.Name), "not judged: %v", f.Err)
+				continue
+			}
+			a.judge(ctx, c, &f.Service, add)
 		}
 	}
 	a.Queries = c.Stats().Queries - before

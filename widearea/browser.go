@@ -93,6 +93,15 @@ func (b *Browser) Stats() BrowseStats {
 type known struct {
 	svc browse.Service
 	due time.Time // when its SRV, TXT and addresses are asked again
+	err error     // the last resolution's unanswered question, if any
+}
+
+// Found is an instance found by Once, with the question about it that
+// got no usable answer, if one did not: its Service then holds only what
+// did arrive, and what is missing was not seen, not absent.
+type Found struct {
+	browse.Service
+	Err error
 }
 
 // Run polls until ctx ends, reporting every instance added, updated and
@@ -159,8 +168,8 @@ func isRoundError(err error) bool {
 
 // Once runs one round for every type and returns the instances found; a
 // PTR question without a usable answer is an error.
-func (b *Browser) Once(ctx context.Context) ([]browse.Service, error) {
-	var out []browse.Service
+func (b *Browser) Once(ctx context.Context) ([]Found, error) {
+	var out []Found
 	for _, t := range b.types {
 		st := map[string]*known{}
 		if _, _, err := b.round(ctx, t, st, false); err != nil {
@@ -170,10 +179,10 @@ func (b *Browser) Once(ctx context.Context) ([]browse.Service, error) {
 			return out, err
 		}
 		for _, k := range st {
-			out = append(out, k.svc)
+			out = append(out, Found{k.svc, k.err})
 		}
 	}
-	slices.SortFunc(out, func(a, c browse.Service) int { return compareNames(a.Name, c.Name) })
+	slices.SortFunc(out, func(a, c Found) int { return compareNames(a.Name, c.Name) })
 	return out, nil
 }
 
@@ -276,6 +285,7 @@ func (b *Browser) round(ctx context.Context, name string, st map[string]*known, 
 	slices.SortFunc(jobs, func(a, c job) int { return compareNames(a.key, c.key) })
 	results := make([]browse.Service, len(jobs))
 	dues := make([]time.Time, len(jobs))
+	errs := make([]error, len(jobs))
 	sem := make(chan struct{}, b.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -285,7 +295,7 @@ func (b *Browser) round(ctx context.Context, name string, st map[string]*known, 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i], dues[i] = b.resolve(ctx, target, j.ptr)
+			results[i], dues[i], errs[i] = b.resolve(ctx, target, j.ptr)
 		}()
 	}
 	wg.Wait()
@@ -295,11 +305,24 @@ func (b *Browser) round(ctx context.Context, name string, st map[string]*known, 
 	at := time.Now()
 	for i, j := range jobs {
 		s := results[i]
+		if errs[i] != nil && b.cfg.OnProblem != nil {
+			b.cfg.OnProblem(errs[i])
+		}
 		if j.old == nil {
-			st[j.key] = &known{svc: s, due: dues[i]}
+			// New: reported as far as it resolved (what did not arrive is
+			// "not seen"), and asked again at the floor when a question
+			// went unanswered.
+			st[j.key] = &known{svc: s, due: dues[i], err: errs[i]}
 			evs = append(evs, browse.Event{Kind: browse.Added, At: at, Service: s})
 			continue
 		}
+		if errs[i] != nil {
+			// A question went unanswered: that is not a change in the
+			// zone. Keep what is known; ask again at the floor.
+			j.old.due, j.old.err = dues[i], errs[i]
+			continue
+		}
+		j.old.err = nil
 		if ch := browse.Diff(&j.old.svc, &s); len(ch) > 0 {
 			evs = append(evs, browse.Event{Kind: browse.Updated, At: at, Service: s, Changes: ch})
 		} else {
@@ -324,20 +347,22 @@ func (b *Browser) interval(ttl uint32) time.Duration {
 }
 
 // resolve asks for an instance's SRV and TXT, then its host's addresses,
-// and returns its snapshot and when it is due again.
-func (b *Browser) resolve(ctx context.Context, name string, ptr browse.Record) (browse.Service, time.Time) {
+// and returns its snapshot, when it is due again (the floor when a
+// question went unanswered) and that question's error.
+func (b *Browser) resolve(ctx context.Context, name string, ptr browse.Record) (browse.Service, time.Time, error) {
 	s, err := b.c.Resolve(ctx, name)
+	s.Records = append([]browse.Record{ptr}, s.Records...)
 	if err != nil {
 		b.count(func(st *BrowseStats) { st.Failed++ })
+		return s, time.Now().Add(b.cfg.Floor), err
 	}
-	s.Records = append([]browse.Record{ptr}, s.Records...)
 	minTTL := uint32(0)
 	for _, r := range s.Records[1:] {
 		if minTTL == 0 || r.TTL < minTTL {
 			minTTL = r.TTL
 		}
 	}
-	return s, time.Now().Add(b.interval(minTTL))
+	return s, time.Now().Add(b.interval(minTTL)), nil
 }
 
 // Resolve asks for one instance's SRV and TXT records and its host's A and

@@ -256,12 +256,23 @@ func (g *Registrar) SetTXT(ctx context.Context, raw []byte) (*Reply, error) {
 	return r, err
 }
 
+// Deregistered says what Deregister did.
+type Deregistered struct {
+	Deleted  int  // records the first update deleted
+	TypeGone bool // the type's _services._dns-sd._udp PTR was deleted too
+	// TypeErr is why the second update (the _services PTR) failed: the
+	// records are gone, the PTR may remain.
+	TypeErr error
+}
+
 // Deregister deletes exactly the records Register added, then the
 // service type enumeration PTR when no instance of the type is left: the
 // second update's prerequisite (RFC 2136 §2.4.3: no PTR RRset at the type's
 // name) makes the server decide, so another registrant's instance keeps
-// its type listed. typeGone says whether it was deleted.
-func (g *Registrar) Deregister(ctx context.Context) (r *Reply, typeGone bool, err error) {
+// its type listed. An error means the first update failed: nothing was
+// deleted.
+func (g *Registrar) Deregister(ctx context.Context) (Deregistered, error) {
+	var d Deregistered
 	if other := g.hostShared(ctx); other != "" {
 		for _, rr := range g.reg.Records() {
 			if t := rr.Header().Rrtype; (t == dns.TypeA || t == dns.TypeAAAA) && !g.kept(rr) {
@@ -275,26 +286,27 @@ func (g *Registrar) Deregister(ctx context.Context) (r *Reply, typeGone bool, er
 			rrs = append(rrs, rr)
 		}
 	}
-	r, err = g.apply(ctx, func(m *dns.Msg) { m.Remove(rrs) })
-	if err != nil {
-		return r, false, err
+	if _, err := g.apply(ctx, func(m *dns.Msg) { m.Remove(rrs) }); err != nil {
+		return d, err
 	}
+	d.Deleted = len(rrs)
 	zone, _ := g.Zone(ctx)
 	m := g.update(zone)
 	typeName := trimDot(g.reg.Type) + "." + dns.Fqdn(g.reg.Domain)
 	m.RRsetNotUsed([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: typeName, Rrtype: dns.TypePTR}}})
 	m.Remove([]dns.RR{g.reg.ServicesRecord()})
-	r2, err := g.send(ctx, m)
-	if err != nil {
-		return r, false, err
+	r, err := g.send(ctx, m)
+	switch {
+	case err != nil:
+		d.TypeErr = err
+	case r.Msg.Rcode == dns.RcodeSuccess:
+		d.TypeGone = true
+	case r.Msg.Rcode == dns.RcodeYXRrset:
+		// other instances of the type remain
+	default:
+		d.TypeErr = &RcodeError{Rcode: r.Msg.Rcode, Zone: zone, Server: r.Server}
 	}
-	switch r2.Msg.Rcode {
-	case dns.RcodeSuccess:
-		return r, true, nil
-	case dns.RcodeYXRrset:
-		return r, false, nil // other instances of the type remain
-	}
-	return r, false, &RcodeError{Rcode: r2.Msg.Rcode, Zone: zone, Server: r2.Server}
+	return d, nil
 }
 
 // maxSharedCheck bounds the instances asked about by hostShared.

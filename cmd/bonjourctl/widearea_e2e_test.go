@@ -551,3 +551,29 @@ func TestWideAreaCheckComparesMDNS(t *testing.T) {
 		}
 	}
 }
+
+// TestWideAreaExitWithoutServer: when the server is gone at exit, advertise
+// does not say "deleted": it says no reply came and that whether the
+// records went is not known, and exits 1.
+func TestWideAreaExitWithoutServer(t *testing.T) {
+	w := newWideLab(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adv := w.lab.Host(1).Command(ctx, bin, "advertise", "Gone", "_p2p._tcp", "4001", "--domain", "example.test", "--server", "10.88.0.2",
+		"--tsig-file", w.keyFile, "--host", "gone", "--ip", "10.88.0.1")
+	var errOut netlab.Buffer
+	adv.Stderr = &errOut
+	lines := netlab.Lines(t, adv)
+	netlab.WaitLine(t, lines, 15*time.Second, netlab.Containing("registered"))
+	w.named.Stop()
+	if err := adv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := netlab.NextLine(lines, 15*time.Second, netlab.Containing("deleted")); ok {
+		t.Errorf("advertise said %q with no server to delete from", l)
+	}
+	err := adv.Wait()
+	if code := exitCode(err); code != 1 || !strings.Contains(errOut.String(), "whether they were deleted is not known") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut.String())
+	}
+}

@@ -285,7 +285,11 @@ func browseWide(ctx context.Context, o *browseOptions) error {
 			}
 			return err
 		}
-		for _, s := range svcs {
+		for _, f := range svcs {
+			s := f.Service
+			if f.Err != nil {
+				fmt.Fprintf(o.IO.ErrOut, "%s: resolved only in part: %v (what did not arrive was not seen)\n", mdns.EscapeText(s.Name), f.Err)
+			}
 			if o.Zone {
 				for _, r := range s.Records {
 					fmt.Fprintln(w, widearea.RecordLine(&r.Record))
@@ -716,15 +720,23 @@ func advertiseWide(ctx context.Context, o *advertiseOptions, wire []byte, out *a
 	<-done
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, typeGone, err := g.Deregister(dctx)
+	d, err := g.Deregister(dctx)
 	if err != nil {
-		return fmt.Errorf("deleting the records on exit: %w (they may stay in zone %s)", err, zone)
+		var re *widearea.RcodeError
+		var se *widearea.SignatureError
+		if errors.As(err, &re) || errors.As(err, &se) {
+			return fmt.Errorf("deleting the records on exit: %w (the update was refused: they stay in zone %s)", err, zone)
+		}
+		return fmt.Errorf("deleting the records on exit: %w (no reply: whether they were deleted is not known; ask the server)", err)
 	}
 	what := "the type stays listed in _services._dns-sd._udp: other instances of it remain"
-	if typeGone {
+	switch {
+	case d.TypeErr != nil:
+		what = "the type's _services._dns-sd._udp PTR may remain: " + d.TypeErr.Error()
+	case d.TypeGone:
 		what = "and the type's _services._dns-sd._udp PTR: no instance of it is left"
 	}
-	out.info("deleted", fmt.Sprintf("%d records deleted from zone %s by DNS UPDATE; %s", len(reg.Records())-len(g.Kept), zone, what))
+	out.info("deleted", fmt.Sprintf("%d records deleted from zone %s by DNS UPDATE; %s", d.Deleted, zone, what))
 	for _, k := range g.Kept {
 		out.info("kept", fmt.Sprintf("%s: %s", oneLine(k.RR), k.Reason))
 	}
