@@ -203,3 +203,32 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("a malformed name is judged as malformed, not as unregistered: %+v", fs)
 	}
 }
+
+func TestMixup(t *testing.T) {
+	m := Builtin().NewMixup([]string{"_p2p._tcp"})
+	if got := m.Extra(); len(got) != 1 || got[0] != "_p2p._udp" {
+		t.Fatalf("Extra = %v", got)
+	}
+	if asked, note := m.Take("_p2p._udp", true, "peer", "h.local."); asked || !strings.Contains(note, "no _p2p._tcp instance seen so far, but _p2p._udp has one (peer at h.local.): libp2p's mDNS discovery advertises under _p2p._udp") {
+		t.Errorf("first _p2p._udp instance: %v %q", asked, note)
+	}
+	if _, note := m.Take("_p2p._udp", true, "peer2", "h.local."); note != "" {
+		t.Errorf("said twice: %q", note)
+	}
+	if asked, _ := m.Take("_P2P._tcp", true, "n", "h."); !asked {
+		t.Error("an instance of the type asked for was not taken")
+	}
+	both := Builtin().NewMixup([]string{"_p2p._tcp", "_p2p._udp"})
+	if len(both.Extra()) != 0 {
+		t.Errorf("both asked for: Extra = %v", both.Extra())
+	}
+	after := Builtin().NewMixup([]string{"_p2p._udp"})
+	after.Take("_p2p._udp", true, "n", "h.")
+	if _, note := after.Take("_p2p._tcp", true, "x", "h."); note != "" {
+		t.Errorf("noted though the type asked for had an instance: %q", note)
+	}
+	var none *Set
+	if len(none.NewMixup([]string{"_p2p._tcp"}).Extra()) != 0 {
+		t.Error("a nil Set watches something")
+	}
+}

@@ -71,16 +71,10 @@ func (c *Client) AuditZone(ctx context.Context, domain string, types []string) (
 
 	// Service types: given, or enumerated (RFC 6763 §9).
 	a.Types = types
-	servicesName := "_services._dns-sd._udp." + domain
-	r, err := c.Lookup(ctx, servicesName, dns.TypePTR)
+	servicesName := ServicesName(domain)
+	listed, err := c.ServiceTypes(ctx, domain)
 	if err != nil {
 		return a, err
-	}
-	var listed []string
-	for _, rec := range r.Parsed.Answers {
-		if t, ok := rec.Target(); ok && rec.Type == dns.TypePTR {
-			listed = append(listed, strings.TrimSuffix(trimDot(t), "."+trimDot(domain)))
-		}
 	}
 	if len(types) == 0 {
 		a.Types = listed

@@ -442,3 +442,19 @@ func (c *Client) Resolve(ctx context.Context, name string) (browse.Service, erro
 	}
 	return s, firstErr
 }
+
+// Missing names what an instance resolved over DNS lacks: "SRV", "TXT",
+// "address" (none when it is complete).
+func Missing(s *browse.Service) []string {
+	missing := []string{}
+	if s.Host == "" {
+		missing = append(missing, "SRV")
+	}
+	if s.TXTState == browse.TXTMissing {
+		missing = append(missing, "TXT")
+	}
+	if s.Host != "" && len(s.Addrs) == 0 {
+		missing = append(missing, "address")
+	}
+	return missing
+}

@@ -152,3 +152,23 @@ func HostParents(prefixes []netip.Prefix) []string {
 
 // trimDot drops a name's final dot for display.
 func trimDot(s string) string { return strings.TrimSuffix(s, ".") }
+
+// ServicesName is a domain's service type enumeration name (RFC 6763 §9).
+func ServicesName(domain string) string { return "_services._dns-sd._udp." + dns.Fqdn(domain) }
+
+// ServiceTypes returns the service types a domain's
+// _services._dns-sd._udp PTR records list ("_ipp._tcp"); none is not an
+// error, a question without a usable answer is.
+func (c *Client) ServiceTypes(ctx context.Context, domain string) ([]string, error) {
+	r, err := c.Lookup(ctx, ServicesName(domain), dns.TypePTR)
+	if err != nil {
+		return nil, err
+	}
+	var types []string
+	for _, rec := range r.Parsed.Answers {
+		if t, ok := rec.Target(); ok && rec.Type == dns.TypePTR {
+			types = append(types, strings.TrimSuffix(trimDot(t), "."+trimDot(dns.Fqdn(domain))))
+		}
+	}
+	return types, nil
+}

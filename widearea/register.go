@@ -237,6 +237,11 @@ func (g *Registrar) Register(ctx context.Context, onRename func(old, new string)
 	}
 }
 
+// RefreshInterval is how often a leased registration is refreshed: at 80%
+// of the lease, so that a lost refresh can be retried before it ends (zero
+// without a lease).
+func (g *Registrar) RefreshInterval() time.Duration { return g.reg.Lease * 8 / 10 }
+
 // Refresh adds the records again (they are there: this renews a lease).
 func (g *Registrar) Refresh(ctx context.Context) (*Reply, error) {
 	return g.apply(ctx, func(m *dns.Msg) { m.Insert(append(g.reg.Records(), g.reg.ServicesRecord())) })

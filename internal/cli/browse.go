@@ -184,73 +184,6 @@ func checkTypes(args []string) error {
 	return nil
 }
 
-// typeMixup watches for the type people confuse with the one asked for
-// (libp2p's _p2p._udp for _p2p._tcp, and the reverse): browse asks for it
-// too, prints none of its instances, and says once that it exists while
-// nothing of the type asked for was seen.
-type typeMixup struct {
-	alts  map[string]string // the other type (lower case) -> the type asked for
-	why   map[string]string // the other type -> what the schema says
-	seen  map[string]bool   // types asked for that had an instance
-	noted map[string]bool
-}
-
-func newTypeMixup(schemas *schema.Set, types []string) *typeMixup {
-	m := &typeMixup{alts: map[string]string{}, why: map[string]string{}, seen: map[string]bool{}, noted: map[string]bool{}}
-	if schemas == nil {
-		return m
-	}
-	for _, t := range types {
-		if strings.Contains(t, "._sub.") {
-			continue
-		}
-		if sc, n := schemas.Mistaken(t); sc != nil {
-			alt := strings.ToLower(sc.Types[0])
-			m.alts[alt], m.why[alt] = t, n.Meaning
-		}
-		if sc := schemas.For(t); sc != nil {
-			for _, n := range sc.NotType {
-				alt := strings.ToLower(n.Name)
-				m.alts[alt], m.why[alt] = t, n.Meaning
-			}
-		}
-	}
-	for alt := range m.alts {
-		for _, t := range types {
-			if strings.EqualFold(t, alt) {
-				delete(m.alts, alt) // asked for as well: nothing to tell
-			}
-		}
-	}
-	return m
-}
-
-func (m *typeMixup) altTypes() []string {
-	out := make([]string, 0, len(m.alts))
-	for alt := range m.alts {
-		out = append(out, alt)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// take reports whether ev is of a type asked for; of the other type, it
-// notes the mix-up once (when nothing of the type asked for was seen).
-func (m *typeMixup) take(ev browse.Event, w io.Writer) bool {
-	typ := strings.ToLower(ev.Service.Type)
-	asked, isAlt := m.alts[typ]
-	if !isAlt {
-		m.seen[typ] = true
-		return true
-	}
-	if ev.Kind == browse.Added && !m.seen[strings.ToLower(asked)] && !m.noted[typ] {
-		m.noted[typ] = true
-		fmt.Fprintf(w, "note: no %s instance seen so far, but %s has one (%s at %s): %s\n",
-			asked, ev.Service.Type, txt.EscapeUTF8([]byte(ev.Service.Instance)), mdns.EscapeText(ev.Service.Host), m.why[typ])
-	}
-	return false
-}
-
 // errUnmet means an expectation was not met (already explained): exit 1.
 var errUnmet = fmt.Errorf("%w", errSilent)
 
@@ -318,17 +251,21 @@ func browseRun(ctx context.Context, o *browseOptions) error {
 	} else {
 		b.Browse(o.Types...)
 	}
-	mix := newTypeMixup(schemas, o.Types)
-	if len(mix.alts) > 0 {
-		b.Browse(mix.altTypes()...)
+	mix := schemas.NewMixup(o.Types)
+	if extra := mix.Extra(); len(extra) > 0 {
+		b.Browse(extra...)
 	}
 	current := map[string]browse.Event{}
 	var watched *browse.Service // the --instance, as last seen
 	met := false
 	errMet := errors.New("expectations met")
 	err := run(func(ev browse.Event) error {
-		if !mix.take(ev, o.IO.ErrOut) {
-			return nil // an instance of a type asked only to tell a mix-up
+		asked, note := mix.Take(ev.Service.Type, ev.Kind == browse.Added, txt.EscapeUTF8([]byte(ev.Service.Instance)), mdns.EscapeText(ev.Service.Host))
+		if note != "" {
+			fmt.Fprintln(o.IO.ErrOut, "note: "+note)
+		}
+		if !asked {
+			return nil // an instance of a type asked for only to tell a mix-up
 		}
 		if o.Instance != "" {
 			if !mdns.EqualNames(ev.Service.Name, o.watchName) {

@@ -198,7 +198,7 @@ func (b tuiBackend) requeryDNS(name string) (string, error) {
 		got = append(got, mdns.TypeString(r.Type)+" over "+strings.TrimPrefix(r.IfName, "dns/"))
 	}
 	report := fmt.Sprintf("%s answered in %v: %s", s.Plane, took, strings.Join(got, ", "))
-	if m := wideMissing(&s); len(m) > 0 {
+	if m := widearea.Missing(&s); len(m) > 0 {
 		report += "; no " + strings.Join(m, ", ")
 	}
 	if err != nil {

@@ -351,20 +351,11 @@ func wideTypes(ctx context.Context, c *widearea.Client, domain string, given []s
 	if len(given) > 0 {
 		return given, nil
 	}
-	r, err := c.Lookup(ctx, "_services._dns-sd._udp."+domain, dns.TypePTR)
-	if err != nil {
-		return nil, err
+	types, err := c.ServiceTypes(ctx, domain)
+	if err == nil && len(types) == 0 {
+		err = fmt.Errorf("%s has no PTR records at %s: name a service type to browse", widearea.ServicesName(domain), serverList(c))
 	}
-	var types []string
-	for _, rec := range r.Parsed.Answers {
-		if t, ok := rec.Target(); ok && rec.Type == dns.TypePTR {
-			types = append(types, strings.TrimSuffix(strings.TrimSuffix(t, "."), "."+strings.TrimSuffix(domain, ".")))
-		}
-	}
-	if len(types) == 0 {
-		return nil, fmt.Errorf("_services._dns-sd._udp.%s has no PTR records at %s (%s): name a service type to browse", domain, widearea.ServerString(r.Server), widearea.RcodeName(r.Msg.Rcode))
-	}
-	return types, nil
+	return types, err
 }
 
 // ---- resolve --domain ----
@@ -386,7 +377,7 @@ func resolveWide(ctx context.Context, o *resolveOptions) error {
 	defer w.Flush()
 	now := time.Now()
 	if o.Global.JSON {
-		missing := wideMissing(&s)
+		missing := widearea.Missing(&s)
 		j := resolveJSON{Name: mdns.EscapeText(name), Complete: len(missing) == 0, Missing: missing, Host: mdns.EscapeText(s.Host), Port: s.Port,
 			Queries: int(c.Stats().Queries), Packets: []dump.Packet{}}
 		ev := eventJSON(browse.Event{Service: s, At: now}, now, schema.Builtin())
@@ -421,27 +412,13 @@ func resolveWide(ctx context.Context, o *resolveOptions) error {
 	case s.TXTState == browse.TXTZeroLength:
 		fmt.Fprintf(o.IO.ErrOut, "bonjourctl: the TXT record of %s is zero-length RDATA (0 bytes): illegal (RFC 6763 §6.1); publish one empty string (the byte 00) or a key\n", mdns.EscapeText(name))
 		return errSilent
-	case len(wideMissing(&s)) > 0:
-		return fmt.Errorf("%s is not fully resolved at %s: no %s", mdns.EscapeText(name), serverList(c), strings.Join(wideMissing(&s), " or "))
+	case len(widearea.Missing(&s)) > 0:
+		return fmt.Errorf("%s is not fully resolved at %s: no %s", mdns.EscapeText(name), serverList(c), strings.Join(widearea.Missing(&s), " or "))
 	}
 	if rerr != nil {
 		return rerr
 	}
 	return nil
-}
-
-func wideMissing(s *browse.Service) []string {
-	missing := []string{}
-	if s.Host == "" {
-		missing = append(missing, "SRV")
-	}
-	if s.TXTState == browse.TXTMissing {
-		missing = append(missing, "TXT")
-	}
-	if s.Host != "" && len(s.Addrs) == 0 {
-		missing = append(missing, "address")
-	}
-	return missing
 }
 
 // ---- query --server ----
@@ -678,7 +655,7 @@ func advertiseWide(ctx context.Context, o *advertiseOptions, wire []byte, out *a
 		if g.Granted > 0 {
 			out.info("lease", fmt.Sprintf("the server granted a lease of %v; refreshing at 80%% of it", g.Granted))
 		} else {
-			out.info("lease", fmt.Sprintf("the server did not acknowledge the lease (no Update Lease option in its reply): the records stay until deleted; refreshing every %v anyway", o.Lease*8/10))
+			out.info("lease", fmt.Sprintf("the server did not acknowledge the lease (no Update Lease option in its reply): the records stay until deleted; refreshing every %v anyway", g.RefreshInterval()))
 		}
 	}
 
@@ -700,7 +677,7 @@ func advertiseWide(ctx context.Context, o *advertiseOptions, wire []byte, out *a
 	}()
 	var refresh <-chan time.Time
 	if o.Lease > 0 {
-		t := time.NewTicker(o.Lease * 8 / 10)
+		t := time.NewTicker(g.RefreshInterval())
 		defer t.Stop()
 		refresh = t.C
 	}
