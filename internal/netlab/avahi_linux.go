@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -116,10 +115,7 @@ func (h *Host) StartAvahi(t testing.TB, ctx context.Context, cfg AvahiConfig) *A
 			t.Logf("avahi-daemon log:\n%s", a.log.String())
 		}
 	})
-	for i := 0; i < 150 && !strings.Contains(a.log.String(), "Server startup complete"); i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(a.log.String(), "Server startup complete") {
+	if !a.log.waitFor("Server startup complete", 3*time.Second) {
 		t.Fatalf("avahi-daemon in %s did not start:\n%s", h.NS, a.log.String())
 	}
 	return a
@@ -134,10 +130,5 @@ func (a *Avahi) Stop() {
 		return
 	}
 	a.stopped = true
-	for _, c := range []*exec.Cmd{a.daemon, a.bus} {
-		if c != nil && c.Process != nil {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-			_ = c.Wait()
-		}
-	}
+	stopGroups(a.daemon, a.bus)
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -118,10 +117,7 @@ func (h *Host) StartNamed(t testing.TB, ctx context.Context, cfg NamedConfig) *N
 	})
 	// named says "running" on a line of its own once every zone is loaded
 	// (not to be confused with "running on Linux" at start).
-	for i := 0; i < 250 && !strings.Contains(n.log.String(), " running\n"); i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(n.log.String(), " running\n") {
+	if !n.log.waitFor(" running\n", 5*time.Second) {
 		t.Fatalf("named in %s did not start:\n%s", h.NS, n.log.String())
 	}
 	if strings.Contains(n.log.String(), "not loaded due to errors") {
@@ -139,10 +135,7 @@ func (n *Named) Stop() {
 		return
 	}
 	n.stopped = true
-	if n.cmd.Process != nil {
-		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
-		_ = n.cmd.Wait()
-	}
+	stopGroups(n.cmd)
 }
 
 // fromLine returns s from the line that contains mark (all of s if none).
